@@ -1,0 +1,133 @@
+"""Pure helpers over the validated config dict: lookups and merges that rules and scripts share.
+
+Config keys are described in config/schema.yaml. These functions never read files, so the same answers hold in the
+Snakefile (input functions) and inside jobs (scripts receive `snakemake.config`).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+SELECTED = "selected"
+DOMAINS = ("math", "code")
+CORPUS_VARIANTS = ("first", "right", "right_hard", "right_hard_diverse", "longest", "shortest")
+
+
+class ConfigError(KeyError):
+    """A config value that names something that does not exist; the message names the key path."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])
+
+
+def deep_merge(base: dict, override: dict | None) -> dict:
+    """Return base updated recursively by override (neither is modified)."""
+    out = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def model_spec(config: dict, name: str) -> dict:
+    """The model entry of a teacher or a student by key."""
+    for section in ("teachers", "students"):
+        if name in config.get(section, {}):
+            return config[section][name]
+    raise ConfigError(f"'{name}' is neither a key of teachers nor of students (have: "
+                      f"{', '.join(sorted([*config.get('teachers', {}), *config.get('students', {})]))})")
+
+
+def sampling_params(config: dict, stage_params: dict | None, model: dict | None = None) -> dict:
+    """Stage decoding parameters, overridden by the model's own `sampling` block."""
+    params = {"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 32768}
+    params.update(stage_params or {})
+    params.update((model or {}).get("sampling") or {})
+    return params
+
+
+def experiment(config: dict, name: str) -> dict:
+    try:
+        return config["experiments"][name]
+    except KeyError:
+        raise ConfigError(f"experiments.{name}: no such experiment (have: {', '.join(sorted(config['experiments']))})")
+
+
+def experiment_benchmarks(config: dict, name: str) -> list[str]:
+    exp = experiment(config, name)
+    return list(exp.get("benchmarks") or config["benchmarks"].keys())
+
+
+def training_params(config: dict, name: str | None = None, quick: bool = False) -> dict:
+    """The training section, with the selection overrides (quick) and the experiment's own overrides."""
+    params = copy.deepcopy(config.get("training", {}))
+    if quick:
+        params = deep_merge(params, config.get("selection", {}).get("train"))
+    if name is not None and name in config.get("experiments", {}):
+        params = deep_merge(params, config["experiments"][name].get("training"))
+    return params
+
+
+def resolve_teacher(config: dict, teacher: str, selected: str | None) -> str:
+    """Map 'selected' to the chosen teacher (from config or from the selection checkpoint)."""
+    if teacher != SELECTED:
+        return teacher
+    fixed = config.get("selection", {}).get("teacher")
+    if fixed:
+        return fixed
+    if selected is None:
+        raise ConfigError("teacher 'selected' needs the selection result (selection.teacher is null)")
+    return selected
+
+
+def base_model_name(student: str) -> str:
+    """Wildcard value naming an untrained student in evaluation paths."""
+    return f"base_{student}"
+
+
+def validate_references(config: dict) -> list[str]:
+    """Cross-references the JSON schema cannot check; returns human-readable problems (empty = fine)."""
+    problems = []
+    teachers, students = config.get("teachers", {}), config.get("students", {})
+    benches = config.get("benchmarks", {})
+    for name, exp in config.get("experiments", {}).items():
+        if exp["student"] not in students:
+            problems.append(f"experiments.{name}.student: unknown student '{exp['student']}'")
+        if exp["teacher"] != SELECTED and exp["teacher"] not in teachers:
+            problems.append(f"experiments.{name}.teacher: unknown teacher '{exp['teacher']}'")
+        for bench in exp.get("benchmarks") or []:
+            if bench not in benches:
+                problems.append(f"experiments.{name}.benchmarks: unknown benchmark '{bench}'")
+        for i, piece in enumerate(exp["data"]):
+            if piece["domain"] not in config.get("seeds", {}):
+                problems.append(f"experiments.{name}.data[{i}].domain: no seeds.{piece['domain']}")
+    sel = config.get("selection", {})
+    if sel.get("teacher") and sel["teacher"] not in teachers:
+        problems.append(f"selection.teacher: unknown teacher '{sel['teacher']}'")
+    if sel.get("student", "student") not in students:
+        problems.append(f"selection.student: unknown student '{sel.get('student')}'")
+    for bench in sel.get("benchmarks", []):
+        if bench not in benches:
+            problems.append(f"selection.benchmarks: unknown benchmark '{bench}'")
+    for key in ("compression", "filtering"):
+        field = "student" if key == "compression" else "tokenizer_of"
+        value = config.get(key, {}).get(field)
+        if value is not None and value not in students:
+            problems.append(f"{key}.{field}: unknown student '{value}'")
+    ent = config.get("analysis", {}).get("entropy", {})
+    for t in ent.get("teachers", []):
+        if t not in teachers:
+            problems.append(f"analysis.entropy.teachers: unknown teacher '{t}'")
+    pca = config.get("analysis", {}).get("pca", {})
+    for e in pca.get("experiments", []):
+        if e not in config.get("experiments", {}):
+            problems.append(f"analysis.pca.experiments: unknown experiment '{e}'")
+    for b in pca.get("benchmarks", []):
+        if b not in benches:
+            problems.append(f"analysis.pca.benchmarks: unknown benchmark '{b}'")
+    if config.get("mode") == "tiny" and not config.get("tinyworld"):
+        problems.append("tinyworld: required when mode is tiny")
+    return problems

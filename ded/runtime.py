@@ -1,0 +1,61 @@
+"""What every Snakemake script shares: logging into the rule's log file and a provenance record per job.
+
+Scripts are thin:
+
+    from ded.runtime import snakemake_job
+    with snakemake_job(snakemake) as log:
+        log.info("...")
+        do_the_work(snakemake.input..., snakemake.output...)
+
+On success the job's provenance record is written (ded.provenance); on failure the exception is logged and re-raised,
+so Snakemake marks the job failed and removes its declared outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from typing import Iterator
+
+
+def get_logger(name: str = "ded") -> logging.Logger:
+    return logging.getLogger(name)
+
+
+def setup_logging(log_path: str | None, level: int = logging.INFO) -> logging.Logger:
+    logger = get_logger()
+    logger.setLevel(level)
+    logger.handlers.clear()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(fmt)
+    logger.addHandler(stream)
+    if log_path:
+        handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
+    logger.propagate = False
+    return logger
+
+
+@contextlib.contextmanager
+def snakemake_job(smk) -> Iterator[logging.Logger]:
+    """Run a script body for the Snakemake job `smk` (the `snakemake` object of a script: directive)."""
+    log_path = smk.log[0] if len(smk.log) else None
+    logger = setup_logging(log_path)
+    started = time.time()
+    logger.info("rule %s wildcards %s", smk.rule, dict(smk.wildcards.items()))
+    try:
+        yield logger
+    except Exception:
+        logger.exception("rule %s failed", smk.rule)
+        raise
+    ended = time.time()
+    logger.info("rule %s done in %.1f s", smk.rule, ended - started)
+    try:
+        from ded import provenance
+    except ImportError:  # provenance is optional until its module lands
+        return
+    provenance.record_job(smk, started=started, ended=ended)

@@ -1,0 +1,131 @@
+# Shared constants and input functions. Every rule file is included after this one.
+# Sections below are owned by the stage named in their header; keep stage-specific get_* functions in their section.
+
+import json
+import math
+from pathlib import Path
+
+from ded import config as dedcfg
+
+# ---------------------------------------------------------------------------------------------------------------
+# Config checks the JSON schema cannot express (cross references), reported with the key's path.
+# ---------------------------------------------------------------------------------------------------------------
+_problems = dedcfg.validate_references(config)
+if _problems:
+    raise ValueError("config: " + "; ".join(_problems))
+
+R = config["results_dir"]
+TEACHERS = list(config["teachers"])
+STUDENTS = list(config["students"])
+BENCHMARKS = list(config["benchmarks"])
+DOMAINS = list(config["seeds"])
+EXPERIMENTS = list(config["experiments"])
+SELECTION = config["selection"]
+
+
+wildcard_constraints:
+    domain="|".join(DOMAINS),
+    benchmark="|".join(BENCHMARKS),
+    variant="|".join(dedcfg.CORPUS_VARIANTS),
+    shard=r"\d{4}",
+
+
+def envfile(family):
+    """The conda env of a rule family (used with --sdm conda; ignored in the tiny world's single venv)."""
+    return f"../envs/{family}.yaml"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Models: hub ids need no input file; local folders under results/ are built by rules (rules/models.smk).
+# ---------------------------------------------------------------------------------------------------------------
+def local_model_input(path):
+    """[path] when the model is a folder this workflow builds, else [] (a hub id or an external folder)."""
+    return [path] if str(path).startswith(R + "/") else []
+
+
+def model_key_input(key):
+    """Input files of a teacher or student by config key."""
+    return local_model_input(dedcfg.model_spec(config, key)["model"])
+
+
+def trained_model_dir(name):
+    return f"{R}/models/{name}"
+
+
+def eval_model_path(model):
+    """Path or hub id of an evaluated model: base_<student>, select_<teacher> or an experiment name."""
+    if model.startswith("base_") and model[len("base_"):] in config["students"]:
+        return config["students"][model[len("base_"):]]["model"]
+    return trained_model_dir(model)
+
+
+def get_eval_model_input(wildcards):
+    return local_model_input(eval_model_path(wildcards.model))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Teacher selection (rules/select.smk): 'selected' resolves through the checkpoint unless config names a teacher.
+# ---------------------------------------------------------------------------------------------------------------
+def selected_teacher():
+    if SELECTION.get("teacher"):
+        return SELECTION["teacher"]
+    chosen = checkpoints.select_teacher.get().output.chosen
+    return json.loads(Path(chosen).read_text())["teacher"]
+
+
+def experiment_teacher(name):
+    teacher = config["experiments"][name]["teacher"]
+    return selected_teacher() if teacher == dedcfg.SELECTED else teacher
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Seeds and sampling shards (rules/seeds.smk, rules/sample.smk)
+# ---------------------------------------------------------------------------------------------------------------
+def n_shards(domain):
+    """Shards of a domain's seed questions; fixed by config so that the DAG is known before sampling."""
+    n = config["seeds"][domain]["n"]
+    if n is None:
+        raise ValueError(f"seeds.{domain}.n: must be set (the number of sampling shards derives from it)")
+    return max(1, math.ceil(n / config["sampling"]["shard_size"]))
+
+
+def shard_ids(domain):
+    return [f"{i:04d}" for i in range(n_shards(domain))]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Corpus (rules/corpus.smk)
+# ---------------------------------------------------------------------------------------------------------------
+def get_experiment_corpus_inputs(wildcards):
+    """The corpus variants an experiment concatenates, with 'selected' resolved."""
+    exp = config["experiments"][wildcards.experiment]
+    teacher = experiment_teacher(wildcards.experiment)
+    return [f"{R}/corpus/{teacher}/{piece['domain']}/{piece['variant']}.jsonl" for piece in exp["data"]]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Evaluation (rules/evaluate.smk)
+# ---------------------------------------------------------------------------------------------------------------
+def experiment_benchmarks(name):
+    return dedcfg.experiment_benchmarks(config, name)
+
+
+def eval_summaries(model, benchmarks):
+    return [f"{R}/eval/{model}/{b}.summary.csv" for b in benchmarks]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Final targets
+# ---------------------------------------------------------------------------------------------------------------
+FIGURES = ["figure1_scaling", "figure3_entropy", "figure4_pca_shift"]
+TABLES = [f"table{i}" for i in range(1, 8)]
+
+
+def get_final_outputs():
+    outs = []
+    for fig in FIGURES:
+        outs += [f"figures/{fig}.pdf", f"figures/{fig}.png"]
+    outs += [f"{R}/tables/{t}.tex" for t in TABLES]
+    outs += [f"{R}/tables/paper/{t}.tex" for t in TABLES]
+    outs += [f"{R}/tables/reproduction_vs_paper.tex"]
+    return outs
