@@ -29,6 +29,7 @@ include: "rules/select.smk"
 include: "rules/analysis.smk"
 include: "rules/figures.smk"
 include: "rules/tables.smk"
+include: "rules/provenance.smk"
 
 
 rule all:

@@ -128,4 +128,14 @@ def get_final_outputs():
     outs += [f"{R}/tables/{t}.tex" for t in TABLES]
     outs += [f"{R}/tables/paper/{t}.tex" for t in TABLES]
     outs += [f"{R}/tables/reproduction_vs_paper.tex"]
+    outs += [f"{R}/provenance/summaries/{t}.txt" for t in FIGURES + TABLES]
     return outs
+
+
+def provenance_target_path(target):
+    """The figure or table a provenance summary describes."""
+    if target in FIGURES:
+        return f"figures/{target}.pdf"
+    if target in TABLES:
+        return f"{R}/tables/{target}.tex"
+    raise ValueError(f"provenance summary: unknown target {target!r} (figures: {FIGURES}; tables: {TABLES})")
