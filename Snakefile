@@ -14,6 +14,9 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
+# First without defaults, so that a wrong type fails with the schema's message instead of inside default-filling;
+# then again to fill the defaults.
+validate(config, "config/schema.yaml", set_default=False)
 validate(config, "config/schema.yaml")
 
 

@@ -1,0 +1,111 @@
+"""The config schema: both shipped configs validate; unknown keys, wrong types and dangling references fail with
+the key's path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from ded import config as dedcfg
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = str(ROOT / "config" / "schema.yaml")
+
+
+def load(name):
+    return yaml.safe_load((ROOT / "config" / name).read_text())
+
+
+def full_validate(cfg):
+    validate(cfg, SCHEMA, set_default=False)
+    validate(cfg, SCHEMA)
+    return cfg
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+def test_shipped_configs_validate_and_get_defaults(name):
+    cfg = full_validate(load(name))
+    assert dedcfg.validate_references(cfg) == []
+    assert cfg["training"]["lr_scheduler"] == "cosine"  # a default the configs do not set
+    assert cfg["diversity"]["unit"] == "chars"
+
+
+def test_paper_config_carries_the_papers_values():
+    cfg = full_validate(load("paper.yaml"))
+    t = cfg["training"]
+    assert (t["cutoff_len"], t["global_batch_size"], t["learning_rate"], t["epochs"]) == (16384, 48, 1e-5, 10)
+    assert cfg["filtering"]["max_tokens"] == 16384
+    assert set(cfg["teachers"]) == {"deepseek_r1", "qwq_32b", "qwen3_32b", "qwen3_235b_a22b"}
+    assert {s["model"] for s in cfg["students"].values()} == {
+        "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", "Qwen/Qwen2.5-32B-Instruct", "microsoft/phi-4"}
+    assert cfg["seeds"]["math"]["n"] == 1000 and cfg["seeds"]["code"]["n"] == 1000
+    assert cfg["benchmarks"]["aime24"]["samples"] == 16 and cfg["benchmarks"]["math500"]["samples"] == 1
+
+
+def test_every_schema_key_has_a_description():
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    missing = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, sub in (node.get("properties") or {}).items():
+                if "description" not in sub:
+                    missing.append(f"{path}.{key}")
+                walk(sub, f"{path}.{key}")
+            for key in ("additionalProperties", "items"):
+                if isinstance(node.get(key), dict):
+                    walk(node[key], f"{path}.{key}")
+            for key, sub in (node.get("definitions") or {}).items():
+                walk(sub, f"definitions.{key}")
+
+    walk(schema, "config")
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c["sampling"].update(trajectorys=3), ["'trajectorys' was unexpected", "instance['sampling']"]),
+        (lambda c: c.update(samplng={}), ["'samplng' was unexpected"]),
+        (lambda c: c.update(sampling=5), ["5 is not of type 'object'", "instance['sampling']"]),
+        (lambda c: c["teachers"]["concise"].update(backend="vlm"),
+         ["'vlm' is not one of", "instance['teachers']['concise']['backend']"]),
+        (lambda c: c["experiments"]["mixed"]["data"][0].update(limit="x"),
+         ["'x' is not of type", "instance['experiments']['mixed']['data'][0]['limit']"]),
+        (lambda c: c["diversity"].update(P=0), ["0 is less than the minimum of 1", "instance['diversity']['P']"]),
+    ],
+)
+def test_bad_configs_fail_with_the_key_path(mutate, expected):
+    cfg = copy.deepcopy(load("config.yaml"))
+    mutate(cfg)
+    with pytest.raises(WorkflowError) as info:
+        full_validate(cfg)
+    message = str(info.value)
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_dangling_references_are_reported_with_their_key():
+    cfg = full_validate(load("config.yaml"))
+    cfg["experiments"]["mixed"]["teacher"] = "gpt5"
+    cfg["experiments"]["mixed"]["benchmarks"] = ["aime26"]
+    cfg["selection"]["teacher"] = "nobody"
+    problems = dedcfg.validate_references(cfg)
+    assert "experiments.mixed.teacher: unknown teacher 'gpt5'" in problems
+    assert "experiments.mixed.benchmarks: unknown benchmark 'aime26'" in problems
+    assert "selection.teacher: unknown teacher 'nobody'" in problems
+
+
+def test_selected_teacher_and_training_overrides():
+    cfg = full_validate(load("paper.yaml"))
+    assert dedcfg.resolve_teacher(cfg, "selected", "qwq_32b") == "qwq_32b"
+    assert dedcfg.resolve_teacher(cfg, "deepseek_r1", None) == "deepseek_r1"
+    with pytest.raises(dedcfg.ConfigError):
+        dedcfg.resolve_teacher(cfg, "selected", None)
+    quick = dedcfg.training_params(cfg, quick=True)
+    assert quick["epochs"] == 3 and quick["learning_rate"] == 1e-5
