@@ -12,13 +12,25 @@ INSTRUCTIONS = {
     ),
 }
 
+# LiveCodeBench's LeetCode problems are tested by calling a method of the starter code, not through stdin.
+FUNCTIONAL_CODE_INSTRUCTION = (
+    "Complete the starter code; do not read from standard input. "
+    "Reason step by step, then give the complete solution in one ```python code block."
+)
+
+
+def instruction(task: dict) -> str:
+    if task["domain"] == "code" and (task.get("meta") or {}).get("testtype") == "functional":
+        return FUNCTIONAL_CODE_INSTRUCTION
+    return INSTRUCTIONS[task["domain"]]
+
 
 def user_prompt(task: dict) -> str:
     """The user turn for a seed or benchmark row (fields: domain, question)."""
     domain = task["domain"]
     if domain not in INSTRUCTIONS:
         raise ValueError(f"task {task.get('id')}: unknown domain {domain!r} (expected one of {sorted(INSTRUCTIONS)})")
-    return f"{task['question'].strip()}\n\n{INSTRUCTIONS[domain]}"
+    return f"{task['question'].strip()}\n\n{instruction(task)}"
 
 
 def build_messages(task: dict) -> list[dict]:
