@@ -1,1 +1,85 @@
-# placeholder: filled by the sample stage
+# DED stage 2, sampling: M responses per question from each teacher (sampling.trajectories, sampling.params), and
+# the student's k samples per question that stage 3 turns into pass rates (compression.k, compression.params).
+# Both merged with the model's own `sampling` block. One job per shard of sampling.shard_size questions, so that a
+# failed job reruns one shard; an interrupted shard job resumes from its partial file (ded.sampling.run_shard).
+
+import re
+
+from ded import sampling as ded_sampling
+
+
+def is_teacher(model):
+    return model in config["teachers"]
+
+
+def samples_per_question(model):
+    return config["sampling"]["trajectories"] if is_teacher(model) else config["compression"]["k"]
+
+
+def sample_params(model):
+    stage = config["sampling"]["params"] if is_teacher(model) else config["compression"]["params"]
+    return dedcfg.sampling_params(config, stage, dedcfg.model_spec(config, model))
+
+
+def sample_gpus(model):
+    spec = dedcfg.model_spec(config, model)
+    return int(spec.get("tensor_parallel_size") or 1) if spec.get("backend") == "vllm" else 0
+
+
+def sample_threads(model):
+    """vLLM runs a worker process per GPU plus tokenisation; transformers on CPU and HTTP clients need one core."""
+    return 4 * sample_gpus(model) if sample_gpus(model) else 1
+
+
+SAMPLED_MODELS = TEACHERS + [s for s in STUDENTS if s not in TEACHERS]
+
+
+localrules:
+    merge_samples,
+
+
+rule sample_shard:
+    input:
+        seeds=f"{R}/decontam/{{domain}}.jsonl",
+        model=lambda w: model_key_input(w.model),
+    output:
+        f"{R}/samples/{{model}}/{{domain}}/shard-{{shard}}.jsonl",
+    wildcard_constraints:
+        model="|".join(re.escape(m) for m in SAMPLED_MODELS),
+    params:
+        model=lambda w: ded_sampling.generation_spec(dedcfg.model_spec(config, w.model)),
+        n=lambda w: samples_per_question(w.model),
+        sampling=lambda w: sample_params(w.model),
+        shard_size=config["sampling"]["shard_size"],
+        seed=config["sampling"]["seed"],
+    resources:
+        gpu=lambda w: sample_gpus(w.model),
+    threads: lambda w: sample_threads(w.model)
+    log:
+        f"{R}/logs/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.log",
+    benchmark:
+        f"{R}/runtime/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.tsv"
+    conda:
+        envfile("sampling")
+    script:
+        "../scripts/sample_shard.py"
+
+
+rule merge_samples:
+    input:
+        shards=lambda w: expand(f"{R}/samples/{w.model}/{w.domain}/shard-{{shard}}.jsonl", shard=shard_ids(w.domain)),
+        seeds=f"{R}/decontam/{{domain}}.jsonl",
+    output:
+        f"{R}/samples/{{model}}/{{domain}}.jsonl",
+    wildcard_constraints:
+        model="|".join(re.escape(m) for m in SAMPLED_MODELS),
+    params:
+        n=lambda w: samples_per_question(w.model),
+    log:
+        f"{R}/logs/merge_samples/{{model}}/{{domain}}.log",
+    benchmark:
+        f"{R}/runtime/merge_samples/{{model}}/{{domain}}.tsv"
+    conda:
+        envfile("sampling")
+    script:
+        "../scripts/merge_samples.py"
