@@ -103,6 +103,78 @@ def get_experiment_corpus_inputs(wildcards):
     return [f"{R}/corpus/{teacher}/{piece['domain']}/{piece['variant']}.jsonl" for piece in exp["data"]]
 
 
+CORPUS_HARD_VARIANTS = ("right_hard", "right_hard_diverse")
+
+
+def diversity_uses_tokens(variant):
+    return variant == "right_hard_diverse" and config["diversity"]["unit"] == "tokens"
+
+
+def get_corpus_variant_inputs(wildcards):
+    """Only what a variant reads, so that e.g. `first` never waits for the student's pass rates."""
+    inputs = {
+        "verified": f"{R}/verified/{wildcards.teacher}/{wildcards.domain}.jsonl",
+        "seeds": f"{R}/decontam/{wildcards.domain}.jsonl",
+        "hits": f"{R}/decontam/{wildcards.domain}.hits.csv",
+    }
+    if wildcards.variant in CORPUS_HARD_VARIANTS:
+        inputs["passrate"] = f"{R}/passrate/{config['compression']['student']}/{wildcards.domain}.jsonl"
+    if diversity_uses_tokens(wildcards.variant):
+        inputs["tokenizer"] = model_key_input(config["filtering"]["tokenizer_of"])
+    return inputs
+
+
+def get_corpus_variant_params(wildcards):
+    """The config a variant depends on (and nothing else: changing diversity.P reruns only right_hard_diverse)."""
+    if wildcards.variant != "right_hard_diverse":
+        return {}
+    params = {"diversity": dict(config["diversity"])}
+    if diversity_uses_tokens(wildcards.variant):
+        params["tokenizer"] = dedcfg.model_spec(config, config["filtering"]["tokenizer_of"])
+    return params
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training (rules/train.smk): model names are experiment keys and select_<teacher> (teacher selection's quick SFT).
+# ---------------------------------------------------------------------------------------------------------------
+SELECT_MODELS = [f"select_{t}" for t in TEACHERS]
+TRAINED_MODELS = EXPERIMENTS + SELECT_MODELS
+
+
+def is_select_model(model):
+    return model.startswith("select_") and model[len("select_"):] in config["teachers"]
+
+
+def train_student(model):
+    """Student key a trained model starts from."""
+    if is_select_model(model):
+        return SELECTION["student"]
+    return dedcfg.experiment(config, model)["student"]
+
+
+def train_params(model):
+    """Training section for a model: selection.train merged in for select_<teacher>, experiment overrides else."""
+    if is_select_model(model):
+        return dedcfg.training_params(config, quick=True)
+    return dedcfg.training_params(config, model)
+
+
+def get_train_corpus(wildcards):
+    if is_select_model(wildcards.model):
+        teacher = wildcards.model[len("select_"):]
+        return f"{R}/corpus/{teacher}/{SELECTION['domain']}/first.jsonl"
+    return f"{R}/corpus/experiments/{wildcards.model}.jsonl"
+
+
+def get_train_base_model(wildcards):
+    return model_key_input(train_student(wildcards.model))
+
+
+def get_train_deepspeed(wildcards):
+    ds = train_params(wildcards.model).get("deepspeed")
+    return [ds] if ds else []
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Evaluation (rules/evaluate.smk)
 # ---------------------------------------------------------------------------------------------------------------
@@ -112,6 +184,39 @@ def experiment_benchmarks(name):
 
 def eval_summaries(model, benchmarks):
     return [f"{R}/eval/{model}/{b}.summary.csv" for b in benchmarks]
+
+
+def base_students():
+    """Students that some experiment trains (each is evaluated untrained as base_<student>)."""
+    return list(dict.fromkeys(config["experiments"][e]["student"] for e in EXPERIMENTS))
+
+
+def base_benchmarks(student):
+    """Every benchmark that an experiment of this student is evaluated on, in config order."""
+    used = {b for e in EXPERIMENTS if config["experiments"][e]["student"] == student for b in experiment_benchmarks(e)}
+    return [b for b in BENCHMARKS if b in used]
+
+
+def all_eval_summaries():
+    """R/eval/{model}/{benchmark}.summary.csv of every experiment and every base student (not select_* models:
+    those belong to teacher selection)."""
+    outs = []
+    for e in EXPERIMENTS:
+        outs += eval_summaries(e, experiment_benchmarks(e))
+    for s in base_students():
+        outs += eval_summaries(dedcfg.base_model_name(s), base_benchmarks(s))
+    return outs
+
+
+def ood_models():
+    """Models of the OOD suite (Table 6): experiments that feed table6 and their base students."""
+    exps = [e for e in EXPERIMENTS if "table6" in (config["experiments"][e].get("feeds") or [])]
+    bases = dict.fromkeys(dedcfg.base_model_name(config["experiments"][e]["student"]) for e in exps)
+    return list(bases) + exps
+
+
+def all_ood_outputs():
+    return [f"{R}/eval/{m}/ood.csv" for m in ood_models()]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,1 +1,87 @@
-# placeholder: filled by the corpus stage
+# Corpus construction: decontamination of the seeds, the student's pass rates (compression), corpus variants
+# (DED stages 2-4 applied to verified teacher samples) and the training corpus of each experiment.
+# Input functions live in the "Corpus" section of rules/common.smk.
+
+
+rule decontaminate:
+    input:
+        seeds=f"{R}/seeds/{{domain}}.jsonl",
+        benchmarks=[f"{R}/benchmarks/{b}.jsonl" for b in BENCHMARKS],
+    output:
+        kept=f"{R}/decontam/{{domain}}.jsonl",
+        hits=f"{R}/decontam/{{domain}}.hits.csv",
+    log:
+        f"{R}/logs/decontaminate/{{domain}}.log",
+    benchmark:
+        f"{R}/runtime/decontaminate/{{domain}}.tsv"
+    params:
+        decontamination=config["decontamination"],
+        benchmarks=BENCHMARKS,
+    conda:
+        envfile("data")
+    script:
+        "../scripts/decontaminate.py"
+
+
+rule passrate:
+    input:
+        f"{R}/verified/{{student}}/{{domain}}.jsonl",
+    output:
+        f"{R}/passrate/{{student}}/{{domain}}.jsonl",
+    wildcard_constraints:
+        student="|".join(STUDENTS),
+    log:
+        f"{R}/logs/passrate/{{student}}/{{domain}}.log",
+    benchmark:
+        f"{R}/runtime/passrate/{{student}}/{{domain}}.tsv"
+    params:
+        # the sampling parameters of compression are not passed: a change there already reruns sampling
+        threshold=config["compression"]["threshold"],
+        k=lambda wc: config["compression"]["k"] if wc.student == config["compression"]["student"] else None,
+    conda:
+        envfile("data")
+    script:
+        "../scripts/passrate.py"
+
+
+rule corpus_variant:
+    input:
+        unpack(get_corpus_variant_inputs),
+    output:
+        corpus=f"{R}/corpus/{{teacher}}/{{domain}}/{{variant}}.jsonl",
+        stats=f"{R}/corpus/{{teacher}}/{{domain}}/{{variant}}.stats.json",
+    wildcard_constraints:
+        teacher="|".join(TEACHERS),
+    log:
+        f"{R}/logs/corpus_variant/{{teacher}}/{{domain}}/{{variant}}.log",
+    benchmark:
+        f"{R}/runtime/corpus_variant/{{teacher}}/{{domain}}/{{variant}}.tsv"
+    params:
+        settings=get_corpus_variant_params,
+    # the distance matrix is computed multi-threaded (rapidfuzz); Snakemake lowers this to --cores when fewer
+    threads: lambda wc: 8 if wc.variant == "right_hard_diverse" else 1
+    conda:
+        envfile("data")
+    script:
+        "../scripts/corpus_variant.py"
+
+
+rule experiment_corpus:
+    input:
+        get_experiment_corpus_inputs,
+    output:
+        corpus=f"{R}/corpus/experiments/{{experiment}}.jsonl",
+        stats=f"{R}/corpus/experiments/{{experiment}}.stats.json",
+    wildcard_constraints:
+        experiment="|".join(EXPERIMENTS),
+    log:
+        f"{R}/logs/experiment_corpus/{{experiment}}.log",
+    benchmark:
+        f"{R}/runtime/experiment_corpus/{{experiment}}.tsv"
+    params:
+        data=lambda wc: config["experiments"][wc.experiment]["data"],
+        seed=lambda wc: dedcfg.training_params(config, wc.experiment)["seed"],
+    conda:
+        envfile("data")
+    script:
+        "../scripts/experiment_corpus.py"
