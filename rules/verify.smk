@@ -1,1 +1,30 @@
-# placeholder: filled by the verify stage
+# DED stage 2, verification: every sampled response gets a length, a format and a correctness verdict (all kept;
+# the corpus stage decides what to drop). Correctness runs in worker processes (math-verify, the code sandbox of
+# ded.verify.sandbox), as many as the job's threads.
+
+import re
+
+
+rule verify:
+    input:
+        samples=f"{R}/samples/{{model}}/{{domain}}.jsonl",
+        seeds=f"{R}/decontam/{{domain}}.jsonl",
+        tokenizer=model_key_input(config["filtering"]["tokenizer_of"]),
+    output:
+        f"{R}/verified/{{model}}/{{domain}}.jsonl",
+    wildcard_constraints:
+        model="|".join(re.escape(m) for m in TEACHERS + [s for s in STUDENTS if s not in TEACHERS]),
+    log:
+        f"{R}/logs/verify/{{model}}/{{domain}}.log",
+    benchmark:
+        f"{R}/runtime/verify/{{model}}/{{domain}}.tsv"
+    threads: 2
+    params:
+        filtering=config["filtering"],
+        # only what loads the tokenizer: renaming the student in tables must not rerun verification
+        tokenizer={k: dedcfg.model_spec(config, config["filtering"]["tokenizer_of"]).get(k)
+                   for k in ("model", "revision", "tokenizer")},
+    conda:
+        envfile("data")
+    script:
+        "../scripts/verify.py"
