@@ -130,4 +130,29 @@ def validate_references(config: dict) -> list[str]:
             problems.append(f"analysis.pca.benchmarks: unknown benchmark '{b}'")
     if config.get("mode") == "tiny" and not config.get("tinyworld"):
         problems.append("tinyworld: required when mode is tiny")
+    problems += _training_problems(config)
+    return problems
+
+
+def _training_problems(config: dict) -> list[str]:
+    """Training and selection references, and a global batch the devices split evenly (checked per run)."""
+    problems = []
+    students = config.get("students", {})
+    sel = config.get("selection", {})
+    if sel.get("domain") and config.get("seeds") is not None and sel["domain"] not in config["seeds"]:
+        problems.append(f"selection.domain: no seeds.{sel['domain']}")
+    for student in (config.get("training", {}).get("templates") or {}):
+        if student not in students:
+            problems.append(f"training.templates.{student}: unknown student '{student}'")
+    runs = [("training", training_params(config)), ("selection.train", training_params(config, quick=True))]
+    runs += [(f"experiments.{name}.training", training_params(config, name))
+             for name, exp in config.get("experiments", {}).items() if exp.get("training")]
+    for where, params in runs:
+        if not all(k in params for k in ("global_batch_size", "per_device_batch_size")):
+            continue
+        per_step = int(params["per_device_batch_size"]) * max(1, int(params.get("gpus_per_node", 0))) \
+            * int(params.get("nodes", 1))
+        if int(params["global_batch_size"]) % per_step:
+            problems.append(f"{where}: global_batch_size {params['global_batch_size']} is not a multiple of "
+                            f"per_device_batch_size x gpus_per_node x nodes = {per_step}")
     return problems

@@ -1,1 +1,91 @@
-# placeholder: filled by the evaluate stage
+# DED stage 6: pass@1 per (model, benchmark), and the lm-evaluation-harness OOD suite of Table 6.
+# Models: an experiment, select_<teacher> (teacher selection) or base_<student> (the untrained student, in place).
+# Input functions live in the "Evaluation" section of rules/common.smk.
+
+from ded import evaluate as dedeval
+from ded import ood as dedood
+
+EVAL_MODELS = TRAINED_MODELS + [dedcfg.base_model_name(s) for s in STUDENTS]
+OOD_LOCAL_TASKS = [t for t in config["ood"]["tasks"] if t in dedood.local_tasks()]
+
+
+def eval_spec(wildcards):
+    return dedeval.eval_model_spec(config, wildcards.model, R)
+
+
+def ood_data_files(wildcards):
+    return {t: f"{R}/ood/{t}.jsonl" for t in OOD_LOCAL_TASKS}
+
+
+rule evaluate:
+    input:
+        benchmark=f"{R}/benchmarks/{{benchmark}}.jsonl",
+        model=get_eval_model_input,
+    output:
+        samples=f"{R}/eval/{{model}}/{{benchmark}}.samples.csv",
+        summary=f"{R}/eval/{{model}}/{{benchmark}}.summary.csv",
+    wildcard_constraints:
+        model="|".join(EVAL_MODELS),
+    log:
+        f"{R}/logs/evaluate/{{model}}/{{benchmark}}.log",
+    benchmark:
+        f"{R}/runtime/evaluate/{{model}}/{{benchmark}}.tsv"
+    params:
+        spec=eval_spec,
+        samples=lambda wc: config["benchmarks"][wc.benchmark]["samples"],
+        decoding=lambda wc: dedcfg.sampling_params(config, config["evaluation"]["params"], eval_spec(wc)),
+        evaluation={k: config["evaluation"][k] for k in ("bootstrap", "seed")},
+        filtering=config["filtering"],
+    threads: 1 if config["mode"] == "tiny" else 16
+    conda:
+        envfile("sampling")
+    script:
+        "../scripts/evaluate.py"
+
+
+rule ood_task_data:
+    output:
+        f"{R}/ood/{{task}}.jsonl",
+    wildcard_constraints:
+        task="|".join(dedood.local_tasks()),
+    log:
+        f"{R}/logs/ood_task_data/{{task}}.log",
+    benchmark:
+        f"{R}/runtime/ood_task_data/{{task}}.tsv"
+    params:
+        n=config["ood"]["data_n"],
+        seed=config["ood"]["seed"],
+    conda:
+        envfile("data")
+    script:
+        "../scripts/ood_task_data.py"
+
+
+rule ood_eval:
+    input:
+        data=lambda wc: list(ood_data_files(wc).values()),
+        model=get_eval_model_input,
+    output:
+        f"{R}/eval/{{model}}/ood.csv",
+    wildcard_constraints:
+        model="|".join(EVAL_MODELS),
+    log:
+        f"{R}/logs/ood_eval/{{model}}.log",
+    benchmark:
+        f"{R}/runtime/ood_eval/{{model}}.tsv"
+    params:
+        spec=eval_spec,
+        ood=config["ood"],
+        data_files=ood_data_files,
+    threads: 1 if config["mode"] == "tiny" else 16
+    conda:
+        envfile("sampling")
+    script:
+        "../scripts/ood_eval.py"
+
+
+rule evaluate_all:
+    """Every evaluation the tables and figures read: benchmark summaries and the OOD suite."""
+    input:
+        all_eval_summaries(),
+        all_ood_outputs(),

@@ -1,1 +1,23 @@
-# placeholder: filled by the select stage
+# DED stage 1: teacher selection. Each candidate teacher's first-response corpus trains the selection student briefly
+# (model select_<teacher>, rules/train.smk); the evaluations of those models on selection.benchmarks rank the
+# teachers (ded.selection: mean pass@1, ties to the teacher listed first in config 'teachers').
+# selected_teacher() in rules/common.smk reads chosen.json unless selection.teacher names one.
+
+
+checkpoint select_teacher:
+    input:
+        [f"{R}/eval/select_{t}/{b}.summary.csv" for t in TEACHERS for b in SELECTION["benchmarks"]],
+    output:
+        ranking=f"{R}/selection/ranking.csv",
+        chosen=f"{R}/selection/chosen.json",
+    log:
+        f"{R}/logs/select_teacher/select_teacher.log",
+    benchmark:
+        f"{R}/runtime/select_teacher/select_teacher.tsv"
+    params:
+        teachers=TEACHERS,
+        benchmarks=SELECTION["benchmarks"],
+    conda:
+        envfile("data")
+    script:
+        "../scripts/select_teacher.py"

@@ -1,0 +1,90 @@
+"""DED stage 1: teacher selection.
+
+Each candidate teacher's first-response corpus on `selection.domain` trains the selection student briefly
+(model select_<teacher>); the teacher whose student scores the highest mean pass@1 over `selection.benchmarks`
+(subset `all` of each evaluation summary, benchmarks weighted equally) is chosen.
+
+Ties (mean pass@1 equal to 1e-9) go to the teacher listed first in the config's `teachers`: the order is the
+user's stated preference, and it does not depend on file order or floating-point noise.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from ded.evaluate import read_summary, write_csv
+from ded.io import DataError, write_json
+
+PREFIX = "select_"
+TIE_BREAK = "equal mean pass@1 (to 1e-9): the teacher listed first in config 'teachers' wins"
+TOLERANCE = 1e-9
+
+
+def collect_scores(summary_paths: Sequence[str | os.PathLike], teachers: Sequence[str],
+                   benchmarks: Sequence[str]) -> dict[str, dict[str, float]]:
+    """teacher -> benchmark -> pass@1 (subset all), read from R/eval/select_<teacher>/<benchmark>.summary.csv."""
+    scores: dict[str, dict[str, float]] = {t: {} for t in teachers}
+    for path in summary_paths:
+        rows = [r for r in read_summary(path) if r["subset"] == "all"]
+        if len(rows) != 1:
+            raise DataError(f"{path}: expected one row of subset 'all', found {len(rows)}")
+        row = rows[0]
+        model, bench = row["model"], row["benchmark"]
+        if not model.startswith(PREFIX) or model[len(PREFIX):] not in scores:
+            raise DataError(f"{path}: model {model!r} is not a selection model (select_<teacher> of {list(teachers)})")
+        if bench not in benchmarks:
+            continue
+        teacher = model[len(PREFIX):]
+        if bench in scores[teacher]:
+            raise DataError(f"{path}: a second summary of {model} on {bench}")
+        scores[teacher][bench] = float(row["pass1"])
+    missing = [f"{PREFIX}{t}/{b}" for t in teachers for b in benchmarks if b not in scores[t]]
+    if missing:
+        raise DataError(f"teacher selection: no evaluation summary for {', '.join(missing)}")
+    return scores
+
+
+def rank_teachers(scores: dict[str, dict[str, float]], benchmarks: Sequence[str],
+                  order: Sequence[str]) -> list[dict]:
+    """Ranking rows (best first): teacher, pass1_<benchmark>..., mean_pass1, rank (1 = chosen)."""
+    if not scores:
+        raise ValueError("teacher selection: no candidate teachers")
+    if not benchmarks:
+        raise ValueError("selection.benchmarks: empty (nothing to rank the teachers by)")
+    position = {t: i for i, t in enumerate(order)}
+    unknown = [t for t in scores if t not in position]
+    if unknown:
+        raise ValueError(f"teacher selection: {unknown} not in the config's teachers {list(order)}")
+    rows = []
+    for teacher, per_bench in scores.items():
+        mean = sum(per_bench[b] for b in benchmarks) / len(benchmarks)
+        rows.append({"teacher": teacher, **{f"pass1_{b}": per_bench[b] for b in benchmarks}, "mean_pass1": mean})
+    # round to the tolerance so that values equal up to float noise compare equal, then config order
+    rows.sort(key=lambda r: (-round(r["mean_pass1"] / TOLERANCE), position[r["teacher"]]))
+    for i, row in enumerate(rows, start=1):
+        row["rank"] = i
+    return rows
+
+
+def select_teacher(summary_paths: Sequence[str | os.PathLike], *, teachers: Sequence[str],
+                   benchmarks: Sequence[str], ranking_csv: str | os.PathLike,
+                   chosen_json: str | os.PathLike) -> dict:
+    """Read the summaries, write ranking.csv and chosen.json; returns the chosen record."""
+    scores = collect_scores(summary_paths, teachers, benchmarks)
+    ranking = rank_teachers(scores, benchmarks, teachers)
+    columns = ["teacher", *[f"pass1_{b}" for b in benchmarks], "mean_pass1", "rank"]
+    write_csv(ranking_csv, ranking, columns)
+    best = ranking[0]
+    tied = [r["teacher"] for r in ranking
+            if round(r["mean_pass1"] / TOLERANCE) == round(best["mean_pass1"] / TOLERANCE)]
+    chosen = {
+        "teacher": best["teacher"],
+        "mean_pass1": best["mean_pass1"],
+        "benchmarks": list(benchmarks),
+        "tied_with": [t for t in tied if t != best["teacher"]],
+        "tie_break": TIE_BREAK,
+        "ranking": [{"teacher": r["teacher"], "mean_pass1": r["mean_pass1"], "rank": r["rank"]} for r in ranking],
+    }
+    write_json(chosen_json, chosen)
+    return chosen

@@ -1,0 +1,279 @@
+"""DED stage 5: full-parameter SFT of a student with LlamaFactory.
+
+Three file-to-file steps (rules/train.smk):
+  corpus JSONL -> LlamaFactory dataset folder (train.json + dataset_info.json)   `write_dataset`
+  training params -> LlamaFactory YAML                                            `write_train_config`
+  `llamafactory-cli train` into a staging folder -> R/models/{model}              `finalize_model`
+
+Every check that can fail does so before any compute: an empty corpus, a row without a prompt or a response, a
+global batch that the devices cannot split evenly, a base model folder without weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ded.io import DataError, iter_jsonl, write_json, write_text
+
+DATASET_NAME = "ded_sft"
+DATASET_FILE = "train.json"
+DATASET_INFO = "dataset_info.json"
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+# LlamaFactory's sharegpt reader with OpenAI-style role names (the same messages ded.prompts builds).
+SHAREGPT_ATTRS = {
+    "formatting": "sharegpt",
+    "columns": {"messages": "messages"},
+    "tags": {
+        "role_tag": "role",
+        "content_tag": "content",
+        "user_tag": "user",
+        "assistant_tag": "assistant",
+        "system_tag": "system",
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dataset
+# ---------------------------------------------------------------------------------------------------------------
+def corpus_to_sharegpt(corpus_path: str | os.PathLike) -> list[dict]:
+    """Corpus rows (prompt = the user turn, response = the teacher's answer) -> sharegpt conversations."""
+    corpus_path = Path(corpus_path)
+    examples = []
+    for lineno, row in enumerate(iter_jsonl(corpus_path, required=("prompt", "response")), start=1):
+        for field in ("prompt", "response"):
+            if not isinstance(row[field], str) or not row[field].strip():
+                raise DataError(f"{corpus_path}: row {lineno} (question {row.get('question_id')}): "
+                                f"'{field}' must be a non-empty string")
+        examples.append({"messages": [{"role": "user", "content": row["prompt"]},
+                                      {"role": "assistant", "content": row["response"]}]})
+    if not examples:
+        raise DataError(f"{corpus_path}: the corpus has no rows; nothing to train on "
+                        f"(check the corpus stage's .stats.json for what was dropped)")
+    return examples
+
+
+def dataset_info(file_name: str = DATASET_FILE) -> dict:
+    return {DATASET_NAME: {"file_name": file_name, **SHAREGPT_ATTRS}}
+
+
+def write_dataset(corpus_path: str | os.PathLike, train_json: str | os.PathLike,
+                  info_json: str | os.PathLike) -> int:
+    """Write the LlamaFactory dataset (both files in one folder); return the number of examples."""
+    train_json, info_json = Path(train_json), Path(info_json)
+    if train_json.parent != info_json.parent:
+        raise ValueError(f"{train_json} and {info_json} must share a folder (LlamaFactory's dataset_dir)")
+    examples = corpus_to_sharegpt(corpus_path)
+    write_json(train_json, examples)
+    write_json(info_json, dataset_info(train_json.name))
+    return len(examples)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training configuration
+# ---------------------------------------------------------------------------------------------------------------
+def devices(params: dict) -> int:
+    """Data-parallel workers: GPUs over all nodes, or one CPU process when gpus_per_node is 0."""
+    return max(1, int(params.get("gpus_per_node", 0))) * int(params.get("nodes", 1))
+
+
+def gradient_accumulation(params: dict) -> int:
+    """global_batch_size = per_device_batch_size x devices x gradient_accumulation_steps, exactly."""
+    per_step = int(params["per_device_batch_size"]) * devices(params)
+    global_bs = int(params["global_batch_size"])
+    if global_bs % per_step:
+        raise ValueError(
+            f"training.global_batch_size={global_bs} is not a multiple of per_device_batch_size="
+            f"{params['per_device_batch_size']} x gpus_per_node={params.get('gpus_per_node', 0)} (0 counts as one "
+            f"CPU process) x nodes={params.get('nodes', 1)} = {per_step}")
+    return global_bs // per_step
+
+
+def template_for(params: dict, student: str | None) -> tuple[str, str | None]:
+    """LlamaFactory template and default system prompt of a student (training.templates overrides by student)."""
+    template, system = params.get("template", "qwen"), params.get("default_system")
+    override = (params.get("templates") or {}).get(student) if student else None
+    if override:
+        template = override.get("template", template)
+        system = override.get("default_system", system)
+    return template, system
+
+
+def build_train_config(params: dict, *, model: str, revision: str | None, dataset_dir: str, output_dir: str,
+                       student: str | None = None, mode: str = "tiny") -> dict:
+    """The LlamaFactory YAML (as a dict) of one full-parameter SFT run."""
+    template, system = template_for(params, student)
+    cfg: dict[str, Any] = {
+        "model_name_or_path": str(model),
+        "trust_remote_code": False,
+        "stage": "sft",
+        "do_train": True,
+        "finetuning_type": "full",
+        "dataset": DATASET_NAME,
+        "dataset_dir": str(dataset_dir),
+        "template": template,
+        "cutoff_len": int(params["cutoff_len"]),
+        "overwrite_cache": True,
+        "output_dir": str(output_dir),
+        "overwrite_output_dir": True,
+        "logging_steps": 5 if mode == "tiny" else 10,
+        # only the final model: no intermediate checkpoints, no optimizer state
+        "save_strategy": "no",
+        "save_only_model": True,
+        "plot_loss": False,
+        "report_to": "none",
+        "per_device_train_batch_size": int(params["per_device_batch_size"]),
+        "gradient_accumulation_steps": gradient_accumulation(params),
+        "learning_rate": float(params["learning_rate"]),
+        "num_train_epochs": float(params["epochs"]),
+        "lr_scheduler_type": params.get("lr_scheduler", "cosine"),
+        "warmup_steps": int(params.get("warmup_steps", 0)),
+        "bf16": bool(params.get("bf16", False)),
+        "seed": int(params.get("seed", 42)),
+        "data_seed": int(params.get("seed", 42)),
+        "ddp_timeout": 180000000,
+    }
+    if system is not None:
+        cfg["default_system"] = system
+    if revision:
+        cfg["model_revision"] = revision
+    if params.get("deepspeed"):
+        cfg["deepspeed"] = str(params["deepspeed"])
+    if params.get("max_steps"):
+        cfg["max_steps"] = int(params["max_steps"])
+    if int(params.get("gpus_per_node", 0)) == 0:
+        # CPU: a model this small trains faster without recomputing activations; nothing to pin memory for
+        cfg["disable_gradient_checkpointing"] = True
+        cfg["dataloader_pin_memory"] = False
+    if mode == "paper":
+        cfg["preprocessing_num_workers"] = 16
+    return cfg
+
+
+def write_train_config(path: str | os.PathLike, params: dict, **kwargs) -> dict:
+    cfg = build_train_config(params, **kwargs)
+    write_text(path, "# written by ded.train.write_train_config; run with `llamafactory-cli train <this file>`\n"
+               + yaml.safe_dump(cfg, sort_keys=False))
+    return cfg
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Models on disk
+# ---------------------------------------------------------------------------------------------------------------
+def check_model_dir(path: str | os.PathLike, what: str = "model") -> Path:
+    """Fail with the folder's name when it is not a save_pretrained folder (config.json and weights)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(f"{what} {path}: no such folder")
+    if not (path / "config.json").is_file():
+        raise DataError(f"{what} {path}: no config.json (not a save_pretrained folder)")
+    if not any(p.name.endswith(WEIGHT_SUFFIXES) for p in path.iterdir()):
+        raise DataError(f"{what} {path}: no weights (*.safetensors or *.bin)")
+    return path
+
+
+def check_template(model: str, template: str, default_system: str | None, revision: str | None = None) -> str | None:
+    """Compare the prompt LlamaFactory trains on with the tokenizer's chat template that evaluation uses.
+
+    Returns None when they agree, else both renderings.
+    """
+    from llamafactory.data.template import TEMPLATES
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model, revision=revision)
+    if template not in TEMPLATES:
+        raise ValueError(f"training.template: LlamaFactory has no template {template!r}")
+    tpl = copy.deepcopy(TEMPLATES[template])
+    if default_system is not None:
+        tpl.default_system = default_system
+    probe = [{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "5"}]
+    prompt_ids, _ = tpl.encode_oneturn(tok, probe)
+    ours = tok.decode(prompt_ids)
+    theirs = tok.apply_chat_template(probe[:1], add_generation_prompt=True, tokenize=False)
+    if ours == theirs:
+        return None
+    return f"LlamaFactory renders {ours!r}, the tokenizer's chat template renders {theirs!r}"
+
+
+def is_local_model(model: str, results_dir: str = "results") -> bool:
+    """A folder on disk (or one this workflow builds under results_dir), not a hub id."""
+    return Path(model).exists() or str(model).startswith(results_dir.rstrip("/") + "/")
+
+
+def write_template_check(path: str | os.PathLike, params: dict, *, model_spec: dict, student: str,
+                         results_dir: str = "results") -> dict:
+    """Rule train_template_check (once per student): the base model folder holds weights, and LlamaFactory's
+    template renders the prompt exactly as the tokenizer's chat template that evaluation uses. Hub ids (paper
+    mode) are recorded as unchecked: their tokenizer is not fetched on the submit host."""
+    model = str(model_spec["model"])
+    template, system = template_for(params, student)
+    record = {"student": student, "model": model, "revision": model_spec.get("revision"), "template": template,
+              "default_system": system, "checked": False}
+    if is_local_model(model, results_dir):
+        check_model_dir(model, f"base model of student '{student}'")
+        mismatch = check_template(model, template, system)
+        if mismatch:
+            raise ValueError(f"training.template={template!r} with default_system={system!r} does not reproduce the "
+                             f"chat template of {model} that evaluation prompts with: {mismatch}")
+        record["checked"] = True
+    write_json(path, record)
+    return record
+
+
+def make_train_config(path: str | os.PathLike, params: dict, *, model_spec: dict, student: str, dataset_dir: str,
+                      staging: str, mode: str, checked: dict | None = None) -> dict:
+    """Rule train_config: the YAML of one run. `checked` is the student's template check; a model whose
+    training overrides change the template from the checked one is refused."""
+    template, system = template_for(params, student)
+    if checked is not None and (checked.get("template"), checked.get("default_system")) != (template, system):
+        raise ValueError(f"training of student '{student}': template {template!r}/default_system {system!r} differs "
+                         f"from the checked {checked.get('template')!r}/{checked.get('default_system')!r}; set it "
+                         f"in training.templates.{student} instead of an experiment override")
+    return write_train_config(path, params, model=str(model_spec["model"]), revision=model_spec.get("revision"),
+                              dataset_dir=dataset_dir, output_dir=staging, student=student, mode=mode)
+
+
+def finalize_model(staging: str | os.PathLike, output: str | os.PathLike) -> Path:
+    """Move a finished LlamaFactory output folder onto the model folder (one rename: never half a model)."""
+    staging, output = Path(staging), Path(output)
+    check_model_dir(staging, "trained model (LlamaFactory output)")
+    if not any((staging / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")):
+        raise DataError(f"trained model {staging}: no tokenizer saved beside the weights")
+    if output.exists():
+        shutil.rmtree(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, output)
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ded.train check-model PATH` / `finalize STAGING OUTPUT` for the shell of rule train."""
+    ap = argparse.ArgumentParser(prog="python -m ded.train")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    chk = sub.add_parser("check-model")
+    chk.add_argument("path")
+    fin = sub.add_parser("finalize")
+    fin.add_argument("staging")
+    fin.add_argument("output")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "check-model":
+            check_model_dir(args.path, "base model")
+        else:
+            finalize_model(args.staging, args.output)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Stage 5 (SFT): corpus -> LlamaFactory dataset, the training YAML, a real CPU run of llamafactory-cli, bad inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ded import config as dedcfg
+from ded import train
+from ded.io import DataError, write_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMPT = "What is 12 + 30?\n\nPlease reason step by step, and put your final answer within \\boxed{}."
+RESPONSE = "<think>\n12 + 30 = 42\n</think>\n\nThe answer is \\boxed{42}."
+
+TINY = {"template": "qwen", "default_system": "", "cutoff_len": 256, "learning_rate": 1e-3, "epochs": 1,
+        "global_batch_size": 4, "per_device_batch_size": 2, "warmup_steps": 0, "lr_scheduler": "cosine",
+        "bf16": False, "deepspeed": None, "nodes": 1, "gpus_per_node": 0, "max_steps": 3, "seed": 1}
+PAPER = {"template": "qwen", "default_system": None, "templates": {"ds32b": {"template": "deepseekr1"}},
+         "cutoff_len": 16384, "learning_rate": 1e-5, "epochs": 10, "global_batch_size": 48,
+         "per_device_batch_size": 1, "warmup_steps": 0, "lr_scheduler": "cosine", "bf16": True,
+         "deepspeed": "envs/deepspeed/ds_z3_config.json", "nodes": 1, "gpus_per_node": 8, "max_steps": None,
+         "seed": 42}
+
+
+def corpus_row(i: int, **over) -> dict:
+    row = {"question_id": f"q{i}", "domain": "math", "teacher": "concise", "sample_index": 0,
+           "prompt": PROMPT.replace("12", str(10 + i)), "response": RESPONSE, "num_tokens": 20}
+    row.update(over)
+    return row
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dataset
+# ---------------------------------------------------------------------------------------------------------------
+def test_dataset_is_sharegpt_that_llamafactory_reads(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    write_jsonl(corpus, [corpus_row(i) for i in range(3)])
+    ds = tmp_path / "dataset"
+    n = train.write_dataset(corpus, ds / "train.json", ds / "dataset_info.json")
+    assert n == 3
+    data = json.loads((ds / "train.json").read_text())
+    assert data[1]["messages"] == [{"role": "user", "content": PROMPT.replace("12", "11")},
+                                   {"role": "assistant", "content": RESPONSE}]
+    # LlamaFactory's own parser and converter accept it: one user turn as prompt, the response as target
+    from llamafactory.data.converter import SharegptDatasetConverter
+    from llamafactory.data.parser import get_dataset_list
+
+    (attr,) = get_dataset_list([train.DATASET_NAME], str(ds))
+    assert (attr.load_from, attr.dataset_name, attr.formatting) == ("file", "train.json", "sharegpt")
+    converted = SharegptDatasetConverter(dataset_attr=attr, data_args=None)(data[0])
+    assert converted["_prompt"] == [{"role": "user", "content": PROMPT.replace("12", "10")}]
+    assert converted["_response"] == [{"role": "assistant", "content": RESPONSE}]
+
+
+def test_empty_corpus_fails_naming_the_file(tmp_path):
+    corpus = tmp_path / "empty.jsonl"
+    corpus.write_text("")
+    with pytest.raises(DataError, match=r"empty\.jsonl: the corpus has no rows"):
+        train.write_dataset(corpus, tmp_path / "d" / "train.json", tmp_path / "d" / "dataset_info.json")
+    assert not (tmp_path / "d" / "train.json").exists()
+
+
+def test_corpus_row_without_response_fails_with_line(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    rows = [corpus_row(0), corpus_row(1)]
+    del rows[1]["response"]
+    write_jsonl(corpus, rows)
+    with pytest.raises(DataError, match=r"c\.jsonl:2: missing field\(s\) response"):
+        train.corpus_to_sharegpt(corpus)
+    write_jsonl(corpus, [corpus_row(0, response="  ")])
+    with pytest.raises(DataError, match=r"row 1 \(question q0\): 'response' must be a non-empty string"):
+        train.corpus_to_sharegpt(corpus)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# YAML
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("per_device, gpus, nodes, expected", [
+    (1, 8, 1, 6), (1, 8, 2, 3), (2, 8, 1, 3), (8, 0, 1, 1), (2, 0, 1, 4), (48, 1, 1, 1)])
+def test_gradient_accumulation(per_device, gpus, nodes, expected):
+    params = {"global_batch_size": 48 if gpus else 8, "per_device_batch_size": per_device, "gpus_per_node": gpus,
+              "nodes": nodes}
+    acc = train.gradient_accumulation(params)
+    assert acc == expected
+    assert acc * per_device * max(gpus, 1) * nodes == params["global_batch_size"]
+
+
+def test_gradient_accumulation_rejects_uneven_split():
+    with pytest.raises(ValueError, match="global_batch_size=48 is not a multiple of .* = 40"):
+        train.gradient_accumulation({"global_batch_size": 48, "per_device_batch_size": 5, "gpus_per_node": 8,
+                                     "nodes": 1})
+
+
+def test_paper_yaml():
+    cfg = train.build_train_config(PAPER, model="deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", revision="abc123",
+                                   dataset_dir="results/train/x/dataset", output_dir="results/train/x/staging",
+                                   student="ds32b", mode="paper")
+    assert cfg["model_name_or_path"] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"
+    assert cfg["model_revision"] == "abc123"
+    assert (cfg["stage"], cfg["finetuning_type"], cfg["do_train"]) == ("sft", "full", True)
+    assert cfg["template"] == "deepseekr1"  # training.templates overrides by student
+    assert "default_system" not in cfg
+    assert (cfg["per_device_train_batch_size"], cfg["gradient_accumulation_steps"]) == (1, 6)
+    assert cfg["cutoff_len"] == 16384 and cfg["learning_rate"] == 1e-5 and cfg["num_train_epochs"] == 10
+    assert cfg["bf16"] is True and cfg["deepspeed"] == "envs/deepspeed/ds_z3_config.json"
+    assert "max_steps" not in cfg and "warmup_ratio" not in cfg and cfg["warmup_steps"] == 0
+    assert "disable_gradient_checkpointing" not in cfg
+    assert cfg["save_strategy"] == "no" and cfg["report_to"] == "none"
+    assert cfg["output_dir"] == "results/train/x/staging"
+    ds = json.loads((ROOT / PAPER["deepspeed"]).read_text())
+    assert ds["zero_optimization"]["stage"] == 3
+    assert ds["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True
+
+
+def test_tiny_yaml_roundtrip(tmp_path):
+    path = tmp_path / "train.yaml"
+    train.write_train_config(path, TINY, model="results/tinyworld/models/student", revision=None,
+                             dataset_dir="d", output_dir="o", student="student", mode="tiny")
+    cfg = yaml.safe_load(path.read_text())
+    assert cfg["template"] == "qwen" and cfg["default_system"] == ""
+    assert (cfg["per_device_train_batch_size"], cfg["gradient_accumulation_steps"]) == (2, 2)
+    assert cfg["max_steps"] == 3 and cfg["bf16"] is False
+    assert "deepspeed" not in cfg and "model_revision" not in cfg
+    assert cfg["disable_gradient_checkpointing"] is True  # CPU: recomputation only slows a tiny model down
+
+
+def test_config_training_params_of_both_configs_split_evenly():
+    for name in ("config.yaml", "paper.yaml"):
+        config = yaml.safe_load((ROOT / "config" / name).read_text())
+        params = dedcfg.training_params(config)
+        params.setdefault("gpus_per_node", 8)
+        assert train.gradient_accumulation(params) >= 1
+        quick = dedcfg.training_params(config, quick=True)
+        assert quick.get("max_steps") or quick["epochs"] <= params["epochs"]
+
+
+def test_validate_references_catches_uneven_batch_and_unknown_names():
+    config = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    config["training"]["per_device_batch_size"] = 5
+    config["training"]["templates"]["nobody"] = {"template": "qwen"}
+    config["experiments"]["phi4_qwq_math_first"]["teacher"] = "gpt5"
+    config["experiments"]["phi4_qwq_math_first"]["benchmarks"] = ["aime99"]
+    problems = "\n".join(dedcfg.validate_references(config))
+    assert "training: global_batch_size 48 is not a multiple" in problems
+    assert "training.templates.nobody: unknown student" in problems
+    assert "experiments.phi4_qwq_math_first.teacher: unknown teacher 'gpt5'" in problems
+    assert "experiments.phi4_qwq_math_first.benchmarks: unknown benchmark 'aime99'" in problems
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Models on disk
+# ---------------------------------------------------------------------------------------------------------------
+def test_model_folder_without_weights_is_named(tmp_path):
+    empty = tmp_path / "student"
+    empty.mkdir()
+    with pytest.raises(DataError, match=r"student: no config\.json"):
+        train.check_model_dir(empty)
+    (empty / "config.json").write_text("{}")
+    with pytest.raises(DataError, match=r"student: no weights"):
+        train.check_model_dir(empty)
+    with pytest.raises(DataError, match=r"nowhere: no such folder"):
+        train.check_model_dir(tmp_path / "nowhere")
+    spec = {"model": str(empty)}
+    with pytest.raises(DataError, match=r"base model of student 'student' .*student: no weights"):
+        train.write_template_check(tmp_path / "check.json", TINY, model_spec=spec, student="student")
+    assert not (tmp_path / "check.json").exists()
+
+
+def test_finalize_refuses_a_staging_folder_without_weights(tmp_path):
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "config.json").write_text("{}")
+    assert train.main(["finalize", str(staging), str(tmp_path / "models" / "m")]) == 1
+    assert not (tmp_path / "models" / "m").exists()
+
+
+def test_template_check_and_mismatch(random_tiny_model, tmp_path):
+    spec = {"model": str(random_tiny_model)}
+    rec = train.write_template_check(tmp_path / "ok.json", TINY, model_spec=spec, student="student")
+    assert rec["checked"] is True and json.loads((tmp_path / "ok.json").read_text())["template"] == "qwen"
+    # the fixture's template has no system turn: a default system prompt would train on a different prompt
+    with pytest.raises(ValueError, match="does not reproduce the chat template"):
+        train.write_template_check(tmp_path / "bad.json", {**TINY, "default_system": "You are a helpful assistant."},
+                                   model_spec=spec, student="student")
+    # hub ids are recorded unchecked
+    hub = train.write_template_check(tmp_path / "hub.json", PAPER, model_spec={"model": "org/model"},
+                                     student="ds32b")
+    assert hub == {**hub, "checked": False, "template": "deepseekr1"}
+    # a run whose template differs from the checked one is refused
+    with pytest.raises(ValueError, match="differs from the checked"):
+        train.make_train_config(tmp_path / "t.yaml", {**TINY, "template": "chatml"}, model_spec=spec,
+                                student="student", dataset_dir="d", staging="s", mode="tiny", checked=rec)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A real run
+# ---------------------------------------------------------------------------------------------------------------
+def test_llamafactory_cli_trains_a_loadable_model(random_tiny_model, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    corpus = tmp_path / "corpus.jsonl"
+    write_jsonl(corpus, [corpus_row(i) for i in range(6)])
+    ds = tmp_path / "run" / "dataset"
+    train.write_dataset(corpus, ds / "train.json", ds / "dataset_info.json")
+    staging = tmp_path / "run" / "staging"
+    checked = train.write_template_check(tmp_path / "check.json", TINY, model_spec={"model": str(random_tiny_model)},
+                                         student="student")
+    yml = tmp_path / "run" / "train.yaml"
+    train.make_train_config(yml, TINY, model_spec={"model": str(random_tiny_model)}, student="student",
+                            dataset_dir=str(ds), staging=str(staging), mode="tiny", checked=checked)
+    cli = Path(sys.executable).parent / "llamafactory-cli"
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+           "HF_DATASETS_OFFLINE": "1"}
+    proc = subprocess.run([str(cli), "train", str(yml)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "models" / "student_sft"
+    assert train.main(["finalize", str(staging), str(out)]) == 0
+    assert not staging.exists()
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert state["global_step"] == 3
+    model = AutoModelForCausalLM.from_pretrained(out)
+    base = AutoModelForCausalLM.from_pretrained(random_tiny_model)
+    tok = AutoTokenizer.from_pretrained(out)
+    assert tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
+                                   add_generation_prompt=True) == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    changed = [n for n, p in model.named_parameters()
+               if not torch.equal(p, dict(base.named_parameters())[n])]
+    assert changed, "training left every weight unchanged"
+    ids = tok(RESPONSE, return_tensors="pt").input_ids
+    with torch.no_grad():
+        assert torch.isfinite(model(ids).logits).all()
