@@ -1,1 +1,44 @@
-# placeholder: filled by the models stage
+# The tiny world's own models (ded.tinyworld): a shared byte-level BPE and tiny Qwen2 models pretrained on CPU on
+# generated chain-of-thought text in their style, saved with save_pretrained so every later rule loads them by path
+# exactly as it would load a hub id. Absent in paper mode (no `tinyworld` section).
+
+TINY_MODELS = list((config.get("tinyworld") or {}).get("models", {}))
+
+
+rule tiny_tokenizer:
+    output:
+        directory(f"{R}/tinyworld/tokenizer"),
+    params:
+        tokenizer=lambda wc: config["tinyworld"]["tokenizer"],
+        seed=lambda wc: config["tinyworld"]["seed"],
+    log:
+        f"{R}/logs/tiny_tokenizer/tokenizer.log",
+    benchmark:
+        f"{R}/runtime/tiny_tokenizer/tokenizer.tsv"
+    conda:
+        envfile("analysis")
+    script:
+        "../scripts/tiny_tokenizer.py"
+
+
+rule tiny_model:
+    input:
+        tokenizer=f"{R}/tinyworld/tokenizer",
+    output:
+        directory(f"{R}/tinyworld/models/{{name}}"),
+    wildcard_constraints:
+        name="|".join(TINY_MODELS) if TINY_MODELS else "^$",
+    params:
+        spec=lambda wc: config["tinyworld"]["models"][wc.name],
+        seed=lambda wc: config["tinyworld"]["seed"],
+        sampling=lambda wc: config["sampling"]["params"],
+        max_tokens=lambda wc: config["filtering"]["max_tokens"],
+    threads: 1
+    log:
+        f"{R}/logs/tiny_model/{{name}}.log",
+    benchmark:
+        f"{R}/runtime/tiny_model/{{name}}.tsv"
+    conda:
+        envfile("analysis")
+    script:
+        "../scripts/tiny_model.py"
