@@ -17,6 +17,16 @@ QWEN_CHAT_TEMPLATE = (
 )
 
 
+def pytest_collection_modifyitems(config, items):
+    """End-to-end runs of the whole DAG (marker e2e) take many minutes: they run when DED_E2E=1 is set."""
+    if os.environ.get("DED_E2E") == "1":
+        return
+    skip = pytest.mark.skip(reason="end-to-end run of the whole DAG: set DED_E2E=1 to run it")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+
+
 def shared_data_dir() -> Path | None:
     env = os.environ.get("DED_SHARED_DATA")
     path = Path(env) if env else ROOT.parent / "shared" / "data"
@@ -61,3 +71,16 @@ def random_tiny_model(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     Qwen2ForCausalLM(cfg).save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The whole DAG on the smallest config, run once per session in a scratch copy of the workflow."""
+    from tests.smoke import copy_workflow, run_snakemake, write_smoke_config
+
+    workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    write_smoke_config(workdir)
+    res = run_snakemake(workdir, "--cores", "2", "--configfile", "config/smoke.yaml")
+    (workdir / "snakemake.stderr.txt").write_text(res.stderr)
+    assert res.returncode == 0, f"the smoke run failed:\n{res.stderr[-6000:]}"
+    return workdir

@@ -384,7 +384,7 @@ def test_corpus_rules_snakemake(tmp_path):
         # only this stage's rules may run: the constructed seeds, benchmarks and verified files stand in for the rest
         proc = subprocess.run([str(snakemake), *targets, "--cores", "2", "--allowed-rules", "decontaminate",
                                "passrate", "corpus_variant", "experiment_corpus"],
-                              cwd=work, capture_output=True, text=True, timeout=300, check=False)
+                              cwd=work, capture_output=True, text=True, timeout=1200, check=False)
         assert proc.returncode == 0, proc.stderr[-3000:]
 
     run("results/corpus/experiments/concise_math_first.jsonl")
