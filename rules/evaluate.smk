@@ -17,6 +17,18 @@ def ood_data_files(wildcards):
     return {t: f"{R}/ood/{t}.jsonl" for t in OOD_LOCAL_TASKS}
 
 
+def vllm_gpus(spec):
+    """GPUs a model needs where it runs: its tensor parallelism under vLLM, none on CPU or behind HTTP."""
+    return int(spec.get("tensor_parallel_size") or 1) if spec.get("backend") == "vllm" else 0
+
+
+def ood_gpus(wc):
+    ood = config["ood"]
+    if ood["backend"] == "vllm":
+        return int(ood.get("tensor_parallel_size") or 1)
+    return 0 if config["mode"] == "tiny" else 1
+
+
 rule evaluate:
     input:
         benchmark=f"{R}/benchmarks/{{benchmark}}.jsonl",
@@ -37,6 +49,8 @@ rule evaluate:
         evaluation={k: config["evaluation"][k] for k in ("bootstrap", "seed")},
         filtering=config["filtering"],
     threads: 1 if config["mode"] == "tiny" else 16
+    resources:
+        gpu=lambda wc: vllm_gpus(eval_spec(wc)),
     conda:
         envfile("sampling")
     script:
@@ -78,6 +92,8 @@ rule ood_eval:
         ood=config["ood"],
         data_files=ood_data_files,
     threads: 1 if config["mode"] == "tiny" else 16
+    resources:
+        gpu=ood_gpus,
     conda:
         envfile("sampling")
     script:

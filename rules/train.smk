@@ -141,6 +141,7 @@ rule train:
         provenance=train_provenance,
     threads: 1 if config["mode"] == "tiny" else 16
     resources:
+        gpu=int(config["training"]["nodes"]) * int(config["training"]["gpus_per_node"]),
         # several nodes: the job's shell runs srun itself (the Slurm jobstep plugin must not wrap it in `srun -n1`)
         **({"nodes": int(config["training"]["nodes"]), "mpi": "srun"} if TRAIN_MULTINODE else {}),
     conda:

@@ -19,6 +19,10 @@ rule verify:
     benchmark:
         f"{R}/runtime/verify/{{model}}/{{domain}}.tsv"
     threads: 2
+    resources:
+        # the judge, when configured, is loaded inside this job
+        gpu=(int(config["filtering"]["judge"].get("tensor_parallel_size") or 1)
+             if config["filtering"].get("judge", {}).get("backend") == "vllm" else 0),
     params:
         filtering=config["filtering"],
         # only what loads the tokenizer: renaming the student in tables must not rerun verification

@@ -22,8 +22,10 @@ from ded.tinyworld import atomic_dir
 from ded.tinyworld.cot import write_response
 from ded.tinyworld.tasks import copy_drills, drills, generate
 
-# Share of pretraining examples per task source ("drill": bare arithmetic chains, see tasks.drills).
-PRETRAIN_MIX = {"synthetic_math": 0.35, "drill": 0.2, "copy": 0.1, "synthetic_code": 0.25, "synthetic_choice": 0.1}
+# Share of pretraining examples per task source. "drill" (bare arithmetic chains, tasks.drills) and "copy"
+# (tasks.copy_drills) teach the two skills the stories need and the tiny models are slowest to learn: with drills at
+# 0.35 instead of 0.2 the concise teacher solved 50% of the held-out stories instead of 22%.
+PRETRAIN_MIX = {"synthetic_math": 0.3, "drill": 0.35, "copy": 0.05, "synthetic_code": 0.2, "synthetic_choice": 0.1}
 MAX_LEN = 512
 HEAD_DIM = 16
 SCORES_FILE = "tiny_scores.json"
