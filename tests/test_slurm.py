@@ -157,6 +157,7 @@ def compared_outputs(work: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_tiny_world_through_slurm_equals_local_run(slurm_cluster, smoke_run, tmp_path):
     """The smallest config (tests/smoke.py) through `--profile slurm`, against the session's local run of it."""
     from tests.smoke import copy_workflow, write_smoke_config
