@@ -28,8 +28,9 @@ SCHEMA = "ded.provenance/1"
 PACKAGES = ("torch", "transformers", "vllm", "llamafactory", "math-verify", "rapidfuzz", "snakemake",
             "datasets", "tokenizers", "scikit-learn", "pandas", "lm-eval")
 RECORD_DIR = "provenance/files"
-# Folders skipped when hashing a model folder: they change without changing the model.
-_SKIP_NAMES = {".ded-hash.json", "__pycache__"}
+# Names skipped when hashing a folder: they change without changing its content (Snakemake stamps directory
+# outputs with .snakemake_timestamp after the job has written its record).
+_SKIP_NAMES = {".ded-hash.json", "__pycache__", ".snakemake_timestamp"}
 
 
 # ---------------------------------------------------------------------------------------------------------------

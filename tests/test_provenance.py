@@ -151,3 +151,31 @@ def test_record_cli_for_shell_rules(tmp_path, monkeypatch):
                             "--output", "results/models/x"]) == 0
     rec = json.loads(Path("results/provenance/files/results/models/x.json").read_text())
     assert rec["outputs"][0]["kind"] == "dir" and rec["rule"] == "train" and provenance.is_sealed(rec)
+
+
+def test_directory_outputs_audit_clean_despite_snakemakes_timestamp(tmp_path):
+    """Snakemake stamps directory outputs (.snakemake_timestamp) after the job wrote its record."""
+    (tmp_path / "Snakefile").write_text(textwrap.dedent('''
+        rule all:
+            input: "results/use.txt"
+        rule model:
+            output: directory("results/models/m")
+            log: "results/logs/model.log"
+            script: "model.py"
+        rule use:
+            input: "results/models/m"
+            output: "results/use.txt"
+            log: "results/logs/use.log"
+            script: "use.py"
+    '''))
+    (tmp_path / "model.py").write_text("import os\nfrom ded.runtime import snakemake_job\nwith snakemake_job(snakemake):\n"
+                                       "    os.makedirs(snakemake.output[0])\n"
+                                       "    open(snakemake.output[0] + '/w.bin', 'w').write('weights')\n")
+    (tmp_path / "use.py").write_text("from ded.runtime import snakemake_job\nwith snakemake_job(snakemake):\n"
+                                     "    open(snakemake.output[0], 'w').write('ok')\n")
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    res = run([snakemake, "--cores", "1", "--quiet"], tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / "results/models/m/.snakemake_timestamp").exists()
+    code, out = audit_json(tmp_path, "results/use.txt")
+    assert code == 0, out["findings"]
