@@ -76,6 +76,18 @@ def run_snakemake(args: list[str], cwd: Path, timeout_s: int, log: Path) -> str:
     return text
 
 
+def ctld_log_since(cluster: dict, offset: int) -> str:
+    """slurmctld's log from a byte offset on (job ids restart after a clean start; older runs must not count)."""
+    with open(cluster["dir"] / "log" / "slurmctld.log", "rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")
+
+
+def ctld_log_size(cluster: dict) -> int:
+    path = cluster["dir"] / "log" / "slurmctld.log"
+    return path.stat().st_size if path.exists() else 0
+
+
 def profile() -> dict:
     return yaml.safe_load(PROFILE.read_text())
 
@@ -92,8 +104,10 @@ def test_profile_submits_every_job_with_its_requests(slurm_cluster, tmp_path):
     """A tiny workflow whose rules carry the pipeline's names gets the profile's requests through sbatch."""
     work = tmp_path / "mini"
     work.mkdir()
-    shutil.copy(SLURM_TESTS / "mini" / "Snakefile", work / "Snakefile")
+    for name in ("Snakefile", "record.py"):
+        shutil.copy(SLURM_TESTS / "mini" / name, work / name)
     shutil.copytree(ROOT / "slurm", work / "slurm")
+    offset = ctld_log_size(slurm_cluster)
     text = run_snakemake([*SLURM_ARGS, "--jobs", "4"], work, 600, tmp_path / "snakemake.log")
 
     submitted = dict(SUBMITTED.findall(text))
@@ -122,19 +136,23 @@ def test_profile_submits_every_job_with_its_requests(slurm_cluster, tmp_path):
     assert "TresPerJob" not in jobs["seeds"]
     assert jobs["seeds"]["NumCPUs"] == str(res["seeds"]["cpus_per_task"])
     assert jobs["seeds"]["TimeLimit"] == time_limit(res["seeds"]["runtime"])
-    # train: an `mpi` job (no srun around the rule), one Slurm task per GPU; the rule's own srun starts one task per
-    # node, which sees its node rank. The batch step itself has lost SLURM_JOB_NODELIST (the jobstep plugin keeps
-    # only the job's id), so a launcher must ask srun or scontrol for the nodes.
+    # train: an `mpi` job (no srun around the rule), one Slurm task per GPU. The batch step's shell has lost
+    # SLURM_JOB_NODELIST (the jobstep plugin keeps only the job's id), so the launcher asks squeue for the CPUs and
+    # lets srun's per-node task name its node rank and the master host.
     train = jobs["train"]
     assert train["TresPerJob"] == "gres:gpu:h800:8"
     assert train["NtasksPerN:B:S:C"].split(":")[0] == str(res["train"]["tasks_per_node"])
     assert train["CPUs/Task"] == str(res["train"]["cpus_per_task"])
     assert train["TimeLimit"] == time_limit(res["train"]["runtime"])
-    assert records["train"]["SLURM_NODEID"] == "0"
-    assert records["train"]["SLURM_STEP_NODELIST"] == "localhost"
-    assert records["train"]["extra"] == ["unset"]
+    launcher = records["train"]
+    assert launcher["extra"] == ["unset"]
+    assert (launcher["NODE_RANK"], launcher["NNODES"], launcher["FORCE_TORCHRUN"]) == ("0", "1", "1")
+    assert launcher["MASTER_ADDR"] == "localhost" == launcher["SLURM_STEP_NODELIST"]
+    assert int(launcher["MASTER_PORT"]) == 29500 + int(launcher["SLURM_JOB_ID"]) % 1000
+    assert launcher["SLURM_CPUS_ON_NODE"] == str(res["train"]["tasks_per_node"] * res["train"]["cpus_per_task"])
+    assert launcher["CUDA_VISIBLE_DEVICES"].split(",") == [str(i) for i in range(8)]
 
-    ctld_log = (slurm_cluster["dir"] / "log" / "slurmctld.log").read_text()
+    ctld_log = ctld_log_since(slurm_cluster, offset)
     for jobid in submitted.values():
         assert re.search(rf"_job_complete: JobId={jobid} WEXITSTATUS 0", ctld_log), jobid
 
@@ -144,6 +162,7 @@ def test_profile_submits_every_job_with_its_requests(slurm_cluster, tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 COMPARED_SUFFIXES = {".jsonl", ".csv", ".tex"}
 NOT_COMPARED_DIRS = {"logs", "runtime", "provenance"}
+NOT_COMPARED_FILES = {"trainer_log.jsonl"}  # LlamaFactory's progress log: wall-clock elapsed/remaining times
 
 
 def compared_outputs(work: Path) -> dict[str, bytes]:
@@ -151,7 +170,8 @@ def compared_outputs(work: Path) -> dict[str, bytes]:
     results = work / "results"
     for path in results.rglob("*"):
         rel = path.relative_to(results)
-        if path.is_file() and path.suffix in COMPARED_SUFFIXES and rel.parts[0] not in NOT_COMPARED_DIRS:
+        if (path.is_file() and path.suffix in COMPARED_SUFFIXES and rel.parts[0] not in NOT_COMPARED_DIRS
+                and path.name not in NOT_COMPARED_FILES):
             out[str(rel)] = path.read_bytes()
     return out
 
@@ -164,6 +184,7 @@ def test_tiny_world_through_slurm_equals_local_run(slurm_cluster, smoke_run, tmp
 
     remote = copy_workflow(tmp_path / "slurm")
     write_smoke_config(remote)
+    offset = ctld_log_size(slurm_cluster)
     text = run_snakemake([*SLURM_ARGS, "--jobs", "4", "--configfile", "config/smoke.yaml"], remote, 2400,
                          tmp_path / "slurm.log")
 
@@ -176,7 +197,7 @@ def test_tiny_world_through_slurm_equals_local_run(slurm_cluster, smoke_run, tmp
     assert len({jobid for _, jobid in submitted}) == len(submitted)
     assert {"sample_shard", "train", "evaluate"} <= set(remote_jobs)
     assert "all" in local_jobs
-    ctld_log = (slurm_cluster["dir"] / "log" / "slurmctld.log").read_text()
+    ctld_log = ctld_log_since(slurm_cluster, offset)
     for _, jobid in submitted:
         assert re.search(rf"_job_complete: JobId={jobid} WEXITSTATUS 0", ctld_log), jobid
 
@@ -184,5 +205,15 @@ def test_tiny_world_through_slurm_equals_local_run(slurm_cluster, smoke_run, tmp
     expected, got = compared_outputs(smoke_run), compared_outputs(remote)
     assert "tables/table1.tex" in expected and any(k.startswith("samples/") for k in expected)
     assert sorted(got) == sorted(expected)
-    differ = [k for k in expected if expected[k] != got[k]]
-    assert not differ, f"{len(differ)} outputs differ between the local and the Slurm run: {differ[:20]}"
+    differ = [k for k in sorted(expected) if expected[k] != got[k]]
+    assert not differ, f"{len(differ)} outputs differ between the local and the Slurm run: {differ[:20]}\n" + \
+        "\n".join(first_difference(k, expected[k], got[k]) for k in differ[:3])
+
+
+def first_difference(name: str, a: bytes, b: bytes) -> str:
+    for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), start=1):
+        if x != y:
+            at = next((j for j, (u, v) in enumerate(zip(x, y)) if u != v), min(len(x), len(y)))
+            lo = max(0, at - 80)
+            return f"{name} line {i}, byte {at}:\n  local: ...{x[lo:at + 80]!r}\n  slurm: ...{y[lo:at + 80]!r}"
+    return f"{name}: {len(a.splitlines())} lines locally, {len(b.splitlines())} through Slurm"
