@@ -2,6 +2,8 @@
 # generated chain-of-thought text in their style, saved with save_pretrained so every later rule loads them by path
 # exactly as it would load a hub id. Absent in paper mode (no `tinyworld` section).
 
+from ded.tinyworld.models import cost_estimate
+
 TINY_MODELS = list((config.get("tinyworld") or {}).get("models", {}))
 
 
@@ -34,6 +36,8 @@ rule tiny_model:
         sampling=lambda wc: config["sampling"]["params"],
         max_tokens=lambda wc: config["filtering"]["max_tokens"],
     threads: 1
+    # The costliest model starts first, so that with 2 cores the other two share the second one.
+    priority: lambda wc: round(cost_estimate(config["tinyworld"]["models"][wc.name]) / 1000)
     log:
         f"{R}/logs/tiny_model/{{name}}.log",
     benchmark:

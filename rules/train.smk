@@ -38,10 +38,15 @@ def train_launch(wildcards, input):
         torchrun = "1" if (gpus > 1 or p.get("deepspeed")) else "0"
         return (f"FORCE_TORCHRUN={torchrun} NNODES=1 NODE_RANK=0 NPROC_PER_NODE={gpus} "
                 f"MASTER_ADDR=127.0.0.1 MASTER_PORT={port} {cli}")
-    return (f'MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1); '
-            f"srun --nodes={nodes} --ntasks={nodes} --ntasks-per-node=1 --gpus-per-node={gpus} --kill-on-bad-exit=1 "
-            f"env FORCE_TORCHRUN=1 NNODES={nodes} NPROC_PER_NODE={gpus} MASTER_ADDR=$MASTER_ADDR "
-            f"MASTER_PORT={port} bash -c {shlex.quote('NODE_RANK=$SLURM_NODEID exec ' + cli)}")
+    # The Slurm job-step plugin strips SLURM_* (but the job id) from this shell: the node list exists only inside
+    # the srun task, so MASTER_ADDR is resolved there; each per-node launcher gets that node's share of the CPUs.
+    per_node = shlex.quote(
+        'export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1); '
+        "export NODE_RANK=$SLURM_NODEID; exec " + cli)
+    return (f"cpn=$(( $(squeue -h -j $SLURM_JOB_ID -o %C) / {nodes} )); "
+            f"srun --nodes={nodes} --ntasks={nodes} --ntasks-per-node=1 --gpus-per-node={gpus} "
+            f"--cpus-per-task=$cpn --kill-on-bad-exit=1 "
+            f"env FORCE_TORCHRUN=1 NNODES={nodes} NPROC_PER_NODE={gpus} MASTER_PORT={port} bash -c {per_node}")
 
 
 def train_provenance(wildcards, input, output):

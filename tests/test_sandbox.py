@@ -225,3 +225,13 @@ def test_the_callers_interpreter_can_run_the_program(isolated, monkeypatch):
     res = run_python("import sys\nprint(sys.version)", b"", **LIMITS)
     assert res.status == "ok", res
     assert res.stdout.decode().strip() == sys.version
+
+
+def test_tracebacks_do_not_name_the_random_sandbox_folder():
+    from ded.verify.sandbox import SANDBOX_DIR_PLACEHOLDER, run_python
+
+    first = run_python("raise ValueError('x')\n", "", time_limit_s=5, memory_mb=256)
+    second = run_python("raise ValueError('x')\n", "", time_limit_s=5, memory_mb=256)
+    assert first.status == "runtime_error"
+    assert SANDBOX_DIR_PLACEHOLDER in first.stderr_tail() and "ded-sbx-" not in first.stderr_tail()
+    assert first.stderr == second.stderr

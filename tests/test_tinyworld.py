@@ -140,7 +140,7 @@ def test_verbose_responses_are_longer_with_some_format_faults():
     _, verbose = _responses("verbose", "synthetic_math", n=200)
     assert statistics.mean(map(len, verbose)) > 1.5 * statistics.mean(map(len, concise))
     faults = sum(not models.format_ok(r) for r in verbose)
-    assert 0 < faults < 40
+    assert 15 < faults < 70
     assert all(models.last_boxed(r) == row["answer"] for row, r in zip(rows, verbose))
     assert len(set(verbose)) == len(verbose)
 

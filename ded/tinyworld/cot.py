@@ -25,8 +25,9 @@ import random
 from ded.tinyworld import STYLES
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
-# Malformed think tags in this share of verbose responses (the format check's prey).
-VERBOSE_FORMAT_FAULTS = 0.08
+# Malformed think tags in this share of verbose responses (the format check's prey), of two kinds: a rarer kind
+# falls under top_p=0.95 and the sampled teacher never shows it.
+VERBOSE_FORMAT_FAULTS = 0.2
 
 OPENERS = ["Okay, let me see.", "Hmm, let's see.", "Alright, let me think.", "Let me work through this.",
            "Okay, step by step."]
@@ -109,13 +110,10 @@ def _verbose_reasoning(task: dict, steps: list[dict], rng: random.Random) -> lis
 
 
 def _wrap(reasoning: str, answer: str, rng: random.Random | None, faults: float = 0.0) -> str:
-    """The contract's format, or (with probability `faults`) one of the malformed variants a verbose teacher emits."""
+    """The contract's format, or (with probability `faults`) a malformed one: no closing tag, or two."""
     if rng is not None and rng.random() < faults:
-        kind = rng.choice(["no_close", "no_open", "double_close"])
-        if kind == "no_close":
+        if rng.random() < 0.5:
             return f"{THINK_OPEN}\n{reasoning}\n\n{answer}"
-        if kind == "no_open":
-            return f"{reasoning}\n{THINK_CLOSE}\n\n{answer}"
         return f"{THINK_OPEN}\n{reasoning}\n{THINK_CLOSE}\n{THINK_CLOSE}\n\n{answer}"
     return f"{THINK_OPEN}\n{reasoning}\n{THINK_CLOSE}\n\n{answer}"
 

@@ -474,7 +474,7 @@ def drills(n: int, seed: int) -> list[dict]:
         else:
             value = rng.randint(2, 9)
             steps, text = [], str(value)
-        for op, b in _change_steps(rng, value, rng.randint(3, 6), 9, MATH_CAP):
+        for op, b in _change_steps(rng, value, rng.randint(4, 8), 9, MATH_CAP):
             result = OPS[op](value, b)
             steps.append({"a": value, "op": op, "b": b, "result": result})
             text += f" {op} {b}"

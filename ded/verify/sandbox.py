@@ -35,6 +35,7 @@ import signal
 import sys
 
 UID_BASE = 1_000_000          # sandbox uids: UID_BASE + launcher pid (pid_max <= 4194304 keeps them below 2**32)
+SANDBOX_DIR_PLACEHOLDER = "<sandbox>"
 SANDBOX_FAILURE = 121         # launcher exit code when it could not start the program (its stderr says why)
 PROGRAM_NAME = "solution.py"
 
@@ -394,6 +395,8 @@ def run_python(source: str, stdin: str | bytes = b"", *, time_limit_s: float, me
                 os.close(status_w)
         out, err, status = _collect(proc, status_r, started + wall, output_limit_bytes, stderr_limit_bytes,
                                     selectors, time)
+        # The folder's name is random: keep it out of tracebacks, so verdicts are the same on every rerun.
+        err = err.replace(workdir.encode(), SANDBOX_DIR_PLACEHOLDER.encode())
         wall_s = time.monotonic() - started
         res = _decide(status, out, err, time_limit_s, wall_s, output_limit_bytes)
         res.launcher_pid = proc.pid
