@@ -70,8 +70,11 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
     return n
 
 
-def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> Iterator[dict]:
-    """Yield the rows of a JSONL file, failing with file:line on bad UTF-8, bad JSON or a missing field."""
+def iter_numbered_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, row) of a JSONL file, failing with file:line on bad UTF-8, bad JSON or a missing field.
+
+    Blank lines are skipped (their numbers too); the line number lets callers name the line in later checks.
+    """
     path = Path(path)
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
@@ -90,7 +93,23 @@ def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> Iterato
             missing = [key for key in required if key not in row]
             if missing:
                 raise DataError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
-            yield row
+            yield lineno, row
+
+
+def iter_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> Iterator[dict]:
+    """Yield the rows of a JSONL file, failing with file:line on bad UTF-8, bad JSON or a missing field."""
+    for _, row in iter_numbered_jsonl(path, required):
+        yield row
+
+
+def check_unique(seen: dict, key: Any, lineno: int, where: str, what: str) -> None:
+    """Note in `seen` (key -> line number) the line `key` first stands on.
+
+    When it comes again, fail with `{where}: duplicate {what} (first on line N)`.
+    """
+    if key in seen:
+        raise DataError(f"{where}: duplicate {what} (first on line {seen[key]})")
+    seen[key] = lineno
 
 
 def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> list[dict]:

@@ -12,8 +12,7 @@ import os
 import random
 from typing import Sequence
 
-from ded.io import DataError, write_json, write_jsonl
-from ded.corpus.records import iter_numbered_jsonl
+from ded.io import DataError, iter_numbered_jsonl, write_json, write_jsonl
 from ded.corpus.stats import corpus_summary
 
 CORPUS_FIELDS = ("question_id", "domain", "teacher", "sample_index", "prompt", "response", "num_tokens")

@@ -6,39 +6,15 @@ fails where it is read, not as a KeyError three functions later.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator, Sequence
 
-from ded.io import DataError
+from ded.io import DataError, check_unique, iter_numbered_jsonl
 from ded.prompts import user_prompt
 
 CHECKS = ("length", "format", "correct")
 SEED_FIELDS = ("id", "domain", "question")
 VERIFIED_FIELDS = ("question_id", "sample_index", "response", "checks", "passed")
-
-
-def iter_numbered_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> Iterator[tuple[int, dict]]:
-    """(line number, row) of a JSONL file; the same errors as ded.io.iter_jsonl, with the line kept for later checks."""
-    path = Path(path)
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno})") from exc
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            missing = [key for key in required if key not in row]
-            if missing:
-                raise DataError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
-            yield lineno, row
 
 
 def read_tasks(path: str | os.PathLike) -> list[dict]:
@@ -48,9 +24,7 @@ def read_tasks(path: str | os.PathLike) -> list[dict]:
         if not isinstance(row["question"], str):
             raise DataError(f"{path}:{lineno}: field question must be a string, got {type(row['question']).__name__}")
         key = str(row["id"])
-        if key in seen:
-            raise DataError(f"{path}:{lineno}: duplicate id {key!r} (first on line {seen[key]})")
-        seen[key] = lineno
+        check_unique(seen, key, lineno, f"{path}:{lineno}", f"id {key!r}")
         rows.append(row)
     return rows
 
@@ -103,11 +77,8 @@ def read_verified(path: str | os.PathLike) -> dict[str, list[Sample]]:
     lines: dict[tuple[str, int], int] = {}
     for lineno, row in iter_numbered_jsonl(path, VERIFIED_FIELDS):
         sample = _sample_from_row(row, f"{path}:{lineno}")
-        key = (sample.question_id, sample.sample_index)
-        if key in lines:
-            raise DataError(f"{path}:{lineno}: duplicate sample {sample.question_id}#{sample.sample_index} "
-                            f"(first on line {lines[key]})")
-        lines[key] = lineno
+        check_unique(lines, (sample.question_id, sample.sample_index), lineno, f"{path}:{lineno}",
+                     f"sample {sample.question_id}#{sample.sample_index}")
         groups.setdefault(sample.question_id, {})[sample.sample_index] = sample
     return {qid: [by_index[i] for i in sorted(by_index)] for qid, by_index in groups.items()}
 

@@ -8,8 +8,11 @@ import re
 _BOX_COMMANDS = ("\\boxed", "\\fbox", "\\framebox")
 
 
-def _balanced(text: str, open_at: int) -> int | None:
-    """Index just past the brace group that opens at text[open_at] == '{', or None if it never closes."""
+def brace_group_end(text: str, open_at: int) -> int | None:
+    """Index just past the brace group that opens at text[open_at] == '{', or None if it never closes.
+
+    Also used by ded.verify.answers.
+    """
     depth = 0
     i = open_at
     while i < len(text):
@@ -36,7 +39,7 @@ def boxed_contents(text: str) -> list[str]:
         while j < len(text) and text[j] == " ":
             j += 1
         if j < len(text) and text[j] == "{":
-            end = _balanced(text, j)
+            end = brace_group_end(text, j)
             if end is not None:
                 out.append(text[j + 1:end - 1].strip())
         elif m.group(0) == "\\boxed" and j > m.end():  # "\boxed 5": one token

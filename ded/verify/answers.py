@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from ded.seeds.answers import brace_group_end
+
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _MAX_BOX_TRIES = 20          # unterminated \boxed{ ... (a truncated response): try this many earlier ones
@@ -22,24 +24,6 @@ def answer_region(response: str) -> str:
     return response[cut + len(THINK_CLOSE):] if cut >= 0 else response
 
 
-def _braced(text: str, start: int) -> str | None:
-    """Content of the balanced {...} opening at text[start]; None when it never closes."""
-    depth, i = 0, start
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start + 1:i]
-        i += 1
-    return None
-
-
 def last_boxed(text: str) -> str | None:
     """Content of the last complete \\boxed{...} (or \\fbox{...}, or `\\boxed 5`); None when there is none."""
     end = len(text)
@@ -51,9 +35,9 @@ def last_boxed(text: str) -> str | None:
         while i < len(text) and text[i] in " \t":
             i += 1
         if i < len(text) and text[i] == "{":
-            content = _braced(text, i)
-            if content is not None:
-                return content.strip()
+            close = brace_group_end(text, i)
+            if close is not None:
+                return text[i + 1:close - 1].strip()
         elif i > pos + len(cmd) and i < len(text):
             m = re.match(r"[^\s$]+", text[i:])
             if m:

@@ -9,12 +9,10 @@ by a half-written one.
 from __future__ import annotations
 
 import collections
-import json
 import os
 from pathlib import Path
-from typing import Iterator, Sequence
 
-from ded.io import DataError, write_jsonl
+from ded.io import DataError, check_unique, iter_numbered_jsonl, write_jsonl
 from ded.runtime import get_logger
 from ded.verify import (CHECKS, check_format, count_tokens, filtering_settings, is_correct_many, length_verdict,
                         passed, pool_preload)
@@ -29,31 +27,11 @@ def load_tasks(path: str | os.PathLike) -> dict[str, dict]:
     return {row["id"]: row for row in read_tasks(path)}
 
 
-def numbered_rows(path: str | os.PathLike, required: Sequence[str] = ()) -> Iterator[tuple[int, dict]]:
-    """(line number, row) of a JSONL file, with ded.io.iter_jsonl's errors (file:line on bad UTF-8, JSON, fields)."""
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno})") from exc
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            missing = [key for key in required if key not in row]
-            if missing:
-                raise DataError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
-            yield lineno, row
-
-
 def load_samples(path: str | os.PathLike, tasks: dict[str, dict],
                  seeds_path: str | os.PathLike = "seeds") -> list[dict]:
     """Sample rows, each checked against the seeds; errors name the file and the line."""
     rows, seen = [], {}
-    for lineno, row in numbered_rows(path, SAMPLE_FIELDS):
+    for lineno, row in iter_numbered_jsonl(path, SAMPLE_FIELDS):
         where = f"{path}:{lineno}"
         if not isinstance(row["response"], str):
             raise DataError(f"{where}: field response must be a string, got {type(row['response']).__name__}")
@@ -68,9 +46,7 @@ def load_samples(path: str | os.PathLike, tasks: dict[str, dict],
         if "domain" in row and row["domain"] != tasks[qid]["domain"]:
             raise DataError(f"{where}: domain {row['domain']!r}, but question {qid} is {tasks[qid]['domain']!r}")
         key = str(row["id"])
-        if key in seen:
-            raise DataError(f"{where}: duplicate id {key!r} (first on line {seen[key]})")
-        seen[key] = lineno
+        check_unique(seen, key, lineno, where, f"id {key!r}")
         rows.append(row)
     return rows
 
