@@ -1,4 +1,4 @@
-"""DED stage 6: pass@1 of a model on a benchmark, with a bootstrap confidence interval.
+"""DED stage 6: pass@1 of a model on each of its benchmarks, with a bootstrap confidence interval.
 
     evaluate_model(spec, tasks, ...) -> sample rows   (one per problem x sample: correct, tokens, finish reason)
     summarize(samples, ...)          -> summary rows  (subset all, and easy/medium/hard where problems have them)
@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import logging
 import math
 import os
+import shutil
 import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from ded.io import DataError, atomic_path
+from ded.io import DataError, atomic_path, write_json
 
 log = logging.getLogger("ded.evaluate")
 
-SAMPLE_COLUMNS = ["problem_id", "subset", "sample", "correct", "response_tokens", "finish_reason"]
+SAMPLE_COLUMNS = ["benchmark", "problem_id", "subset", "sample", "correct", "response_tokens", "finish_reason"]
 SUMMARY_COLUMNS = ["model", "benchmark", "subset", "n_problems", "samples", "pass1", "ci_low", "ci_high",
                    "mean_tokens"]
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
@@ -262,40 +264,87 @@ def read_summary(path: str | os.PathLike) -> list[dict]:
 # ---------------------------------------------------------------------------------------------------------------
 # The job
 # ---------------------------------------------------------------------------------------------------------------
-def run_evaluation(*, spec: dict, benchmark_path: str, benchmark: str, model: str, n: int, params: dict,
-                   filtering: dict, n_boot: int, seed: int, samples_csv: str, summary_csv: str,
-                   results_dir: str = "results", backend=None, judge=None,
-                   backend_options: dict | None = None) -> list[dict]:
-    """Evaluate one model on one benchmark and write both CSVs; returns the summary rows.
+def _generations_key(model: str, benchmark: str, path: str | os.PathLike, n: int, params: dict, seed: int,
+                     spec: dict) -> str:
+    """What a benchmark's generations depend on: a resumed job reuses them only when all of it is unchanged."""
+    bench_hash = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    blob = json.dumps([model, benchmark, bench_hash, n, params, seed, spec], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
+
+def _load_generations(path: Path, key: str) -> list[list] | None:
+    from ded.generation.base import Generation
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return None
+    return [[Generation(**g) for g in gens] for gens in data["generations"]]
+
+
+def _save_generations(path: Path, key: str, generations: Sequence[Sequence]) -> None:
+    from dataclasses import asdict
+
+    write_json(path, {"key": key, "generations": [[asdict(g) for g in gens] for gens in generations]})
+
+
+def run_evaluation(*, spec: dict, benchmarks: dict[str, dict], model: str, params: dict, filtering: dict,
+                   n_boot: int, seed: int, samples_csv: str, summary_csv: str, results_dir: str = "results",
+                   backend=None, judge=None, backend_options: dict | None = None) -> list[dict]:
+    """Evaluate one model on its benchmarks and write both CSVs (rows of every benchmark); returns the summary rows.
+
+    benchmarks: name -> {"path": benchmark JSONL, "samples": n per problem}, in output order. The model is loaded
+    once for all of them (loading dominates a tiny world's job, and a 32B model's vLLM start-up costs minutes).
     Inputs are checked before any model is loaded: every problem has its gold answer, the model folder has weights.
+    Each benchmark's generations are kept beside the outputs (`.<model>.partial/`) until the job ends, so that a job
+    killed half-way resumes with the benchmarks it had finished.
     """
-    tasks = load_benchmark(benchmark_path)
-    if backend is None:
-        check_local_model(spec, results_dir)
-        from ded.generation import load_backend
+    if not benchmarks:
+        raise DataError(f"{model}: no benchmarks to evaluate on")
+    tasks = {name: load_benchmark(b["path"]) for name, b in benchmarks.items()}
+    partial = Path(summary_csv).parent / f".{model}.partial"
+    gens: dict[str, list[list]] = {}
+    try:
+        for name, bench in benchmarks.items():
+            n = int(bench["samples"])
+            key = _generations_key(model, name, bench["path"], n, params, seed, spec)
+            done = _load_generations(partial / f"{name}.json", key)
+            if done is not None and len(done) == len(tasks[name]):
+                log.info("%s on %s: %d problems x %d samples, resumed from %s", model, name, len(done), n, partial)
+                gens[name] = done
+                continue
+            if backend is None:
+                check_local_model(spec, results_dir)
+                from ded.generation import load_backend
 
-        backend = load_backend(spec, **(backend_options or {}))
+                backend = load_backend(spec, **(backend_options or {}))
+            log.info("%s on %s: %d problems x %d samples, params %s", model, name, len(tasks[name]), n, params)
+            gens[name] = generate_responses(backend, tasks[name], benchmark=name, params=params, n=n, seed=seed)
+            _save_generations(partial / f"{name}.json", key, gens[name])
+    finally:
+        # every response first, then the verdicts: the evaluated model is released before an LLM judge
+        # (filtering.judge) may load for unparseable math answers
+        close = getattr(backend, "close", None)
+        if close:
+            close()
     if judge is None:
         from ded.verify import is_correct
 
         def judge(task, response):
             return is_correct(task, response, filtering=filtering)
 
-    log.info("%s on %s: %d problems x %d samples, params %s", model, benchmark, len(tasks), n, params)
-    # every response first, then the verdicts: the evaluated model is released before an LLM judge
-    # (filtering.judge) may load for unparseable math answers
-    try:
-        gens = generate_responses(backend, tasks, benchmark=benchmark, params=params, n=n, seed=seed)
-    finally:
-        close = getattr(backend, "close", None)
-        if close:
-            close()
-    samples = score_responses(tasks, gens, judge)
-    summary = summarize(samples, model=model, benchmark=benchmark, n_boot=n_boot, seed=seed)
+    samples, summary = [], []
+    for name in benchmarks:
+        rows = [{"benchmark": name, **r} for r in score_responses(tasks[name], gens[name], judge)]
+        samples += rows
+        summary += summarize(rows, model=model, benchmark=name, n_boot=n_boot, seed=seed)
     write_csv(samples_csv, samples, SAMPLE_COLUMNS)
     write_csv(summary_csv, summary, SUMMARY_COLUMNS)
+    shutil.rmtree(partial, ignore_errors=True)
     for row in summary:
-        log.info("%s %s %s: pass@1 %.3f [%.3f, %.3f], %.0f tokens", model, benchmark, row["subset"], row["pass1"],
-                 row["ci_low"], row["ci_high"], row["mean_tokens"])
+        log.info("%s %s %s: pass@1 %.3f [%.3f, %.3f], %.0f tokens", model, row["benchmark"], row["subset"],
+                 row["pass1"], row["ci_low"], row["ci_high"], row["mean_tokens"])
     return summary
+

@@ -23,22 +23,23 @@ TOLERANCE = 1e-9
 
 def collect_scores(summary_paths: Sequence[str | os.PathLike], teachers: Sequence[str],
                    benchmarks: Sequence[str]) -> dict[str, dict[str, float]]:
-    """teacher -> benchmark -> pass@1 (subset all), read from R/eval/select_<teacher>/<benchmark>.summary.csv."""
+    """teacher -> benchmark -> pass@1 (subset all), read from R/eval/select_<teacher>/summary.csv."""
     scores: dict[str, dict[str, float]] = {t: {} for t in teachers}
     for path in summary_paths:
         rows = [r for r in read_summary(path) if r["subset"] == "all"]
-        if len(rows) != 1:
-            raise DataError(f"{path}: expected one row of subset 'all', found {len(rows)}")
-        row = rows[0]
-        model, bench = row["model"], row["benchmark"]
-        if not model.startswith(PREFIX) or model[len(PREFIX):] not in scores:
-            raise DataError(f"{path}: model {model!r} is not a selection model (select_<teacher> of {list(teachers)})")
-        if bench not in benchmarks:
-            continue
-        teacher = model[len(PREFIX):]
-        if bench in scores[teacher]:
-            raise DataError(f"{path}: a second summary of {model} on {bench}")
-        scores[teacher][bench] = float(row["pass1"])
+        if not rows:
+            raise DataError(f"{path}: no row of subset 'all'")
+        for row in rows:
+            model, bench = row["model"], row["benchmark"]
+            if not model.startswith(PREFIX) or model[len(PREFIX):] not in scores:
+                raise DataError(f"{path}: model {model!r} is not a selection model "
+                                f"(select_<teacher> of {list(teachers)})")
+            if bench not in benchmarks:
+                continue
+            teacher = model[len(PREFIX):]
+            if bench in scores[teacher]:
+                raise DataError(f"{path}: a second summary of {model} on {bench}")
+            scores[teacher][bench] = float(row["pass1"])
     missing = [f"{PREFIX}{t}/{b}" for t in teachers for b in benchmarks if b not in scores[t]]
     if missing:
         raise DataError(f"teacher selection: no evaluation summary for {', '.join(missing)}")

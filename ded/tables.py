@@ -365,8 +365,8 @@ def render_paper_tables(ref_dir: str | os.PathLike, outputs: dict[str, str]) -> 
 # --------------------------------------------------------------------------------------------------------------------
 # This run's tables
 # --------------------------------------------------------------------------------------------------------------------
-def summary_path(results_dir: str, model: str, benchmark: str) -> str:
-    return f"{results_dir}/eval/{model}/{benchmark}.summary.csv"
+def summary_path(results_dir: str, model: str) -> str:
+    return f"{results_dir}/eval/{model}/summary.csv"
 
 
 def ood_path(results_dir: str, model: str) -> str:
@@ -417,7 +417,8 @@ def table_inputs(config: dict, table: str, results_dir: str) -> dict[str, list[s
     """Every file a table of this run reads (the rule's input, and exactly what build_run_table opens)."""
     summaries, ood, stats = [], [], []
     for model, experiment, benches in table_models(config, table):
-        summaries += [summary_path(results_dir, model, b) for b in benches]
+        if benches:
+            summaries.append(summary_path(results_dir, model))
         if table == "table6":
             ood.append(ood_path(results_dir, model))
         if experiment is not None and (table in TABLES_WITH_NUM or table == "table7"):
@@ -430,25 +431,28 @@ def figure1_inputs(config: dict, results_dir: str) -> list[str]:
     files = []
     for name in table_experiments(config, "figure1"):
         files.append(stats_path(results_dir, name))
-        files += [summary_path(results_dir, name, b) for b in ("aime24", "aime25")
-                  if b in config["benchmarks"] and b in experiment_benchmarks(config, name)]
+        if any(b in config["benchmarks"] and b in experiment_benchmarks(config, name) for b in ("aime24", "aime25")):
+            files.append(summary_path(results_dir, name))
     return files
 
 
-def read_summary(path: str) -> dict[str, dict]:
-    """subset -> {pass1, mean_tokens} of an evaluation summary."""
+def read_summary(path: str, benchmark: str) -> dict[str, dict]:
+    """subset -> {pass1, mean_tokens} of one benchmark in a model's evaluation summary."""
     import pandas as pd
 
     if not Path(path).exists():
         raise DataError(f"{path}: evaluation summary is missing")
     frame = pd.read_csv(path)
-    missing = {"subset", "pass1", "mean_tokens"} - set(frame.columns)
+    missing = {"benchmark", "subset", "pass1", "mean_tokens"} - set(frame.columns)
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
     out = {}
     for i, rec in enumerate(frame.to_dict("records"), start=2):
-        out[str(rec["subset"])] = {"pass1": percent(rec["pass1"], f"{path}:{i}: pass1"),
-                                   "mean_tokens": quantize(rec["mean_tokens"], LEN_Q)}
+        if str(rec["benchmark"]) == benchmark:
+            out[str(rec["subset"])] = {"pass1": percent(rec["pass1"], f"{path}:{i}: pass1"),
+                                       "mean_tokens": quantize(rec["mean_tokens"], LEN_Q)}
+    if not out:
+        raise DataError(f"{path}: no rows for benchmark {benchmark!r} (was the model evaluated on it?)")
     return out
 
 
@@ -572,7 +576,7 @@ def build_run_table(config: dict, table: str, results_dir: str, ref_dir: str | o
             if row.role != "final":
                 out.rows.append(row)
     for model, experiment, benches in table_models(config, table):
-        summaries = {b: read_summary(summary_path(results_dir, model, b)) for b in benches}
+        summaries = {b: read_summary(summary_path(results_dir, model), b) for b in benches}
         values = {key: None for key in metric_keys(out)}
         values.update(model_values(table, benches, summaries))
         if table == "table6":

@@ -182,8 +182,8 @@ def experiment_benchmarks(name):
     return dedcfg.experiment_benchmarks(config, name)
 
 
-def eval_summaries(model, benchmarks):
-    return [f"{R}/eval/{model}/{b}.summary.csv" for b in benchmarks]
+def eval_summary(model):
+    return f"{R}/eval/{model}/summary.csv"
 
 
 def base_students():
@@ -197,15 +197,28 @@ def base_benchmarks(student):
     return [b for b in BENCHMARKS if b in used]
 
 
+def model_benchmarks(model):
+    """The benchmarks one evaluation job runs a model on: its experiment's, the selection's, or (base_<student>)
+    the union of its experiments'."""
+    if is_select_model(model):
+        return list(SELECTION["benchmarks"])
+    if model in config["experiments"]:
+        return experiment_benchmarks(model)
+    student = model[len("base_"):]
+    if model == dedcfg.base_model_name(student) and student in base_students():
+        return base_benchmarks(student)
+    raise ValueError(f"evaluation: unknown model {model!r} (an experiment, select_<teacher> or base_<student>)")
+
+
+def get_eval_benchmarks(wildcards):
+    return [f"{R}/benchmarks/{b}.jsonl" for b in model_benchmarks(wildcards.model)]
+
+
 def all_eval_summaries():
-    """R/eval/{model}/{benchmark}.summary.csv of every experiment and every base student (not select_* models:
-    those belong to teacher selection)."""
-    outs = []
-    for e in EXPERIMENTS:
-        outs += eval_summaries(e, experiment_benchmarks(e))
-    for s in base_students():
-        outs += eval_summaries(dedcfg.base_model_name(s), base_benchmarks(s))
-    return outs
+    """R/eval/{model}/summary.csv of every experiment and every base student (not select_* models: those belong to
+    teacher selection)."""
+    models = EXPERIMENTS + [dedcfg.base_model_name(s) for s in base_students()]
+    return [eval_summary(m) for m in models]
 
 
 def ood_models():

@@ -1,4 +1,4 @@
-# DED stage 6: pass@1 per (model, benchmark), and the lm-evaluation-harness OOD suite of Table 6.
+# DED stage 6: pass@1 of each model on its benchmarks (one job per model: the model loads once), and the lm-evaluation-harness OOD suite of Table 6.
 # Models: an experiment, select_<teacher> (teacher selection) or base_<student> (the untrained student, in place).
 # Input functions live in the "Evaluation" section of rules/common.smk.
 
@@ -31,20 +31,21 @@ def ood_gpus(wc):
 
 rule evaluate:
     input:
-        benchmark=f"{R}/benchmarks/{{benchmark}}.jsonl",
+        benchmarks=get_eval_benchmarks,
         model=get_eval_model_input,
     output:
-        samples=f"{R}/eval/{{model}}/{{benchmark}}.samples.csv",
-        summary=f"{R}/eval/{{model}}/{{benchmark}}.summary.csv",
+        samples=f"{R}/eval/{{model}}/samples.csv",
+        summary=f"{R}/eval/{{model}}/summary.csv",
     wildcard_constraints:
         model="|".join(EVAL_MODELS),
     log:
-        f"{R}/logs/evaluate/{{model}}/{{benchmark}}.log",
+        f"{R}/logs/evaluate/{{model}}.log",
     benchmark:
-        f"{R}/runtime/evaluate/{{model}}/{{benchmark}}.tsv"
+        f"{R}/runtime/evaluate/{{model}}.tsv"
     params:
         spec=eval_spec,
-        samples=lambda wc: config["benchmarks"][wc.benchmark]["samples"],
+        # benchmark -> samples per problem, in the order of input.benchmarks
+        benchmarks=lambda wc: {b: config["benchmarks"][b]["samples"] for b in model_benchmarks(wc.model)},
         decoding=lambda wc: dedcfg.sampling_params(config, config["evaluation"]["params"], eval_spec(wc)),
         evaluation={k: config["evaluation"][k] for k in ("bootstrap", "seed")},
         filtering=config["filtering"],

@@ -6,7 +6,7 @@
 
 checkpoint select_teacher:
     input:
-        [f"{R}/eval/select_{t}/{b}.summary.csv" for t in TEACHERS for b in SELECTION["benchmarks"]],
+        [eval_summary(f"select_{t}") for t in TEACHERS],
     output:
         ranking=f"{R}/selection/ranking.csv",
         chosen=f"{R}/selection/chosen.json",

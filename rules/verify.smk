@@ -29,6 +29,7 @@ rule verify:
         tokenizer={k: dedcfg.model_spec(config, config["filtering"]["tokenizer_of"]).get(k)
                    for k in ("model", "revision", "tokenizer")},
     conda:
-        envfile("data")
+        # the judge is a generation backend (vllm or HTTP), which only the sampling environment has
+        envfile("sampling") if config["filtering"].get("judge") else envfile("data")
     script:
         "../scripts/verify.py"

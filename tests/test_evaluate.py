@@ -100,12 +100,16 @@ def judge(task, response):
     return {"ok": response.rstrip().endswith(f"\\boxed{{{task['answer']}}}")}
 
 
+def one(bench, n):
+    return {bench.stem: {"path": str(bench), "samples": n}}
+
+
 def test_run_evaluation_writes_both_csvs(tmp_path):
     bench = tmp_path / "aime24.jsonl"
     write_jsonl(bench, [math_task(i) for i in range(6)])
     backend = FakeBackend(error_on="What is 4 ")
     summary = ev.run_evaluation(
-        spec={"model": "unused"}, benchmark_path=str(bench), benchmark="aime24", model="exp1", n=3,
+        spec={"model": "unused"}, benchmarks=one(bench, 3), model="exp1",
         params={"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 64}, filtering={}, n_boot=100, seed=0,
         samples_csv=str(tmp_path / "s.csv"), summary_csv=str(tmp_path / "sum.csv"), backend=backend, judge=judge)
     assert backend.closed
@@ -116,7 +120,7 @@ def test_run_evaluation_writes_both_csvs(tmp_path):
     assert backend.calls[0][3] == ev.sample_seeds(0, "aime24", "m-0", 3)
     with open(tmp_path / "s.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ev.SAMPLE_COLUMNS and len(rows) == 18
+    assert list(rows[0]) == ev.SAMPLE_COLUMNS and len(rows) == 18 and {r["benchmark"] for r in rows} == {"aime24"}
     correct = {r["problem_id"] for r in rows if r["correct"] == "1"}
     assert correct == {"m-0", "m-2"}  # m-4 answered right but its generation errored
     assert {r["finish_reason"] for r in rows if r["problem_id"] == "m-4"} == {"error"}
@@ -125,6 +129,63 @@ def test_run_evaluation_writes_both_csvs(tmp_path):
     assert got[0]["pass1"] == pytest.approx(2 / 6) == summary[0]["pass1"]
     assert (got[0]["model"], got[0]["benchmark"], got[0]["samples"]) == ("exp1", "aime24", 3)
     assert got[0]["mean_tokens"] == pytest.approx(8.0)
+    assert not (tmp_path / ".exp1.partial").exists()  # the resume files go once the outputs are written
+
+
+def two_benchmarks(tmp_path):
+    write_jsonl(tmp_path / "aime24.jsonl", [math_task(i) for i in range(4)])
+    write_jsonl(tmp_path / "math500.jsonl", [math_task(i, difficulty="hard") for i in range(10, 13)])
+    return {"aime24": {"path": str(tmp_path / "aime24.jsonl"), "samples": 2},
+            "math500": {"path": str(tmp_path / "math500.jsonl"), "samples": 1}}
+
+
+def test_one_job_evaluates_every_benchmark_of_the_model(tmp_path):
+    backend = FakeBackend()
+    summary = ev.run_evaluation(spec={"model": "unused"}, benchmarks=two_benchmarks(tmp_path), model="exp1", params={},
+                                filtering={}, n_boot=50, seed=0, samples_csv=str(tmp_path / "s.csv"),
+                                summary_csv=str(tmp_path / "sum.csv"), backend=backend, judge=judge)
+    assert [(r["benchmark"], r["subset"]) for r in summary] == [("aime24", "all"), ("math500", "all"),
+                                                                ("math500", "hard")]
+    assert [r["pass1"] for r in summary] == pytest.approx([0.5, 2 / 3, 2 / 3])  # even problems are right
+    rows = ev.read_csv(tmp_path / "s.csv", ev.SAMPLE_COLUMNS)
+    assert [r["benchmark"] for r in rows] == ["aime24"] * 8 + ["math500"] * 3
+    assert [r["benchmark"] for r in ev.read_summary(tmp_path / "sum.csv")] == ["aime24", "math500", "math500"]
+
+
+class DyingBackend(FakeBackend):
+    """Dies on the problem that contains `die_on`, as a job killed by its time limit would."""
+
+    def __init__(self, die_on: str):
+        super().__init__()
+        self.die_on = die_on
+
+    def generate(self, prompts, params, n, seeds):
+        if any(self.die_on in p[-1]["content"] for p in prompts):
+            raise KeyboardInterrupt("killed")
+        return super().generate(prompts, params, n, seeds)
+
+
+def test_a_killed_job_resumes_with_the_benchmarks_it_finished(tmp_path):
+    benches = two_benchmarks(tmp_path)
+    kwargs = dict(spec={"model": "unused"}, benchmarks=benches, model="exp1", params={}, filtering={}, n_boot=50,
+                  seed=0, samples_csv=str(tmp_path / "s.csv"), summary_csv=str(tmp_path / "sum.csv"), judge=judge)
+    dying = DyingBackend(die_on="What is 11 ")
+    with pytest.raises(KeyboardInterrupt):
+        ev.run_evaluation(backend=dying, **kwargs)
+    assert dying.closed and not (tmp_path / "s.csv").exists()
+    assert (tmp_path / ".exp1.partial" / "aime24.json").exists()
+    again = FakeBackend()
+    resumed = ev.run_evaluation(backend=again, **kwargs)
+    asked = {p[-1]["content"].split("What is ")[1].split(" ")[0] for c in again.calls for p in c[0]}
+    assert asked == {"10", "11", "12"}  # aime24 (problems 0-3) came from the first run
+    fresh = ev.run_evaluation(backend=FakeBackend(), **{**kwargs, "summary_csv": str(tmp_path / "fresh" / "u.csv")})
+    assert resumed == fresh
+    # a change of what the generations depend on (here the decoding) ignores what was kept
+    with pytest.raises(KeyboardInterrupt):
+        ev.run_evaluation(backend=DyingBackend(die_on="What is 11 "), **kwargs)
+    changed = FakeBackend()
+    ev.run_evaluation(backend=changed, **{**kwargs, "params": {"temperature": 0.0}})
+    assert sum(len(c[0]) for c in changed.calls) == 4 + 3
 
 
 def test_benchmark_row_without_gold_answer_fails_before_generation(tmp_path):
@@ -132,7 +193,7 @@ def test_benchmark_row_without_gold_answer_fails_before_generation(tmp_path):
     write_jsonl(bench, [math_task(0), math_task(1, answer="")])
     backend = FakeBackend()
     with pytest.raises(DataError, match=r"math500\.jsonl: problem 2 \(id m-1\): no gold answer"):
-        ev.run_evaluation(spec={"model": "x"}, benchmark_path=str(bench), benchmark="math500", model="m", n=1,
+        ev.run_evaluation(spec={"model": "x"}, benchmarks=one(bench, 1), model="m",
                           params={}, filtering={}, n_boot=10, seed=0, samples_csv=str(tmp_path / "s.csv"),
                           summary_csv=str(tmp_path / "u.csv"), backend=backend, judge=judge)
     assert backend.calls == [] and not (tmp_path / "s.csv").exists()
@@ -147,8 +208,8 @@ def test_model_folder_without_weights_fails_naming_it(tmp_path):
     folder.mkdir(parents=True)
     (folder / "config.json").write_text("{}")
     with pytest.raises(DataError, match=r"evaluated model .*models/exp1: no weights"):
-        ev.run_evaluation(spec={"model": str(folder)}, benchmark_path=str(bench), benchmark="aime24", model="exp1",
-                          n=1, params={}, filtering={}, n_boot=10, seed=0, samples_csv=str(tmp_path / "s.csv"),
+        ev.run_evaluation(spec={"model": str(folder)}, benchmarks=one(bench, 1), model="exp1",
+                          params={}, filtering={}, n_boot=10, seed=0, samples_csv=str(tmp_path / "s.csv"),
                           summary_csv=str(tmp_path / "u.csv"))
 
 
@@ -178,8 +239,8 @@ def test_real_backend_and_verifier(random_tiny_model, tmp_path):
              for i in range(4)]
     write_jsonl(bench, tasks)
     summary = ev.run_evaluation(
-        spec={"model": str(random_tiny_model), "backend": "transformers"}, benchmark_path=str(bench),
-        benchmark="gpqa_diamond", model="base_student", n=2,
+        spec={"model": str(random_tiny_model), "backend": "transformers"}, benchmarks=one(bench, 2),
+        model="base_student",
         params={"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 12}, filtering={}, n_boot=50, seed=0,
         samples_csv=str(tmp_path / "s.csv"), summary_csv=str(tmp_path / "u.csv"))
     assert [r["subset"] for r in summary] == ["all", "easy", "hard"]

@@ -49,12 +49,11 @@ def test_figure1_scaling(config, tmp_path):
         stats = Path(tables.stats_path(str(r), name))
         stats.parent.mkdir(parents=True, exist_ok=True)
         stats.write_text(json.dumps({"samples": 20 * (i + 1), "tokens_mean": 150.0}))
-        for j, bench in enumerate(("aime24", "aime25")):
-            path = Path(tables.summary_path(str(r), name, bench))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame([{"model": name, "benchmark": bench, "subset": "all", "n_problems": 16, "samples": 4,
-                           "pass1": 0.1 * (i + 1) + 0.05 * j, "ci_low": 0, "ci_high": 1, "mean_tokens": 120}]
-                         ).to_csv(path, index=False)
+        path = Path(tables.summary_path(str(r), name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame([{"model": name, "benchmark": bench, "subset": "all", "n_problems": 16, "samples": 4,
+                       "pass1": 0.1 * (i + 1) + 0.05 * j, "ci_low": 0, "ci_high": 1, "mean_tokens": 120}
+                      for j, bench in enumerate(("aime24", "aime25"))]).to_csv(path, index=False)
     assert set(tables.figure1_inputs(config, str(r))) == {str(p) for p in r.rglob("*") if p.is_file()}
     run = run_points(config, str(r), selected="concise")
     assert list(run["n"]) == [20.0, 40.0, 60.0]

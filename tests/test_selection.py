@@ -17,15 +17,22 @@ def write_summary(folder, model, bench, pass1, extra_subsets=()):
     rows = [{"model": model, "benchmark": bench, "subset": s, "n_problems": 10, "samples": 4, "pass1": p,
              "ci_low": max(0.0, p - 0.1), "ci_high": min(1.0, p + 0.1), "mean_tokens": 100.0}
             for s, p in [("all", pass1), *extra_subsets]]
-    path = folder / model / f"{bench}.summary.csv"
+    path = folder / model / "summary.csv"
+    if path.exists():  # one file per model, rows of each benchmark appended
+        rows = ev.read_csv(path, ev.SUMMARY_COLUMNS) + rows
     ev.write_csv(path, rows, ev.SUMMARY_COLUMNS)
     return path
 
 
+def unique(paths):
+    return list(dict.fromkeys(paths))
+
+
 def test_ranking_and_chosen(tmp_path):
     scores = {"concise": [0.5, 0.25, 0.75], "verbose": [0.25, 0.25, 0.5], "third": [0.75, 0.5, 0.25]}
-    paths = [write_summary(tmp_path, f"select_{t}", b, p, extra_subsets=[("hard", 0.0)])
-             for t, ps in scores.items() for b, p in zip(BENCHES, ps)]
+    paths = unique([write_summary(tmp_path, f"select_{t}", b, p, extra_subsets=[("hard", 0.0)])
+                    for t, ps in scores.items() for b, p in zip(BENCHES, ps)])
+    assert len(paths) == 3
     chosen = selection.select_teacher(paths, teachers=list(scores), benchmarks=BENCHES,
                                       ranking_csv=tmp_path / "ranking.csv", chosen_json=tmp_path / "chosen.json")
     # concise mean 0.5, third mean 0.5 (tie: concise is listed first), verbose 1/3
@@ -49,15 +56,15 @@ def test_tie_break_follows_config_order_not_file_order():
 
 
 def test_only_selection_benchmarks_count(tmp_path):
-    paths = [write_summary(tmp_path, "select_a", "aime24", 0.9), write_summary(tmp_path, "select_a", "gpqa", 0.0),
-             write_summary(tmp_path, "select_b", "aime24", 0.5), write_summary(tmp_path, "select_b", "gpqa", 1.0)]
+    paths = unique([write_summary(tmp_path, "select_a", "aime24", 0.9), write_summary(tmp_path, "select_a", "gpqa", 0.0),
+                    write_summary(tmp_path, "select_b", "aime24", 0.5), write_summary(tmp_path, "select_b", "gpqa", 1.0)])
     chosen = selection.select_teacher(paths, teachers=["a", "b"], benchmarks=["aime24"],
                                       ranking_csv=tmp_path / "r.csv", chosen_json=tmp_path / "c.json")
     assert chosen["teacher"] == "a" and chosen["mean_pass1"] == pytest.approx(0.9)
 
 
 def test_missing_or_foreign_summaries(tmp_path):
-    paths = [write_summary(tmp_path, "select_a", b, 0.5) for b in BENCHES]
+    paths = unique([write_summary(tmp_path, "select_a", b, 0.5) for b in BENCHES])
     paths.append(write_summary(tmp_path, "select_b", "aime24", 0.5))
     with pytest.raises(DataError, match="no evaluation summary for select_b/aime25, select_b/math500"):
         selection.collect_scores(paths, ["a", "b"], BENCHES)
@@ -68,3 +75,7 @@ def test_missing_or_foreign_summaries(tmp_path):
     broken.write_text("model,benchmark,subset\nselect_a,aime24,all\n")
     with pytest.raises(DataError, match="broken.summary.csv: missing column"):
         selection.collect_scores([broken], ["a"], BENCHES)
+    twice = write_summary(tmp_path / "twice", "select_a", "aime24", 0.5)
+    write_summary(tmp_path / "twice", "select_a", "aime24", 0.25)
+    with pytest.raises(DataError, match="a second summary of select_a on aime24"):
+        selection.collect_scores([twice], ["a"], BENCHES)

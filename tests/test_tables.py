@@ -178,19 +178,17 @@ def pass1_of(model: str, bench: str, subset: str) -> float:
 def write_world(config: dict, root: Path, tables_wanted=tables.TABLES, skip: set = frozenset()) -> None:
     """Every file the tables read, with pass1_of values, 100 + 10 i tokens, and corpus stats."""
     r = root / config["results_dir"]
-    done = set()
+    summaries: dict[str, dict] = {}  # model -> benchmark -> its rows (one summary.csv per model)
     for table in tables_wanted:
         for model, experiment, benches in tables.table_models(config, table):
             for b in benches:
-                path = Path(tables.summary_path(str(r), model, b))
-                if path in done or (model, b) in skip:
+                if (model, b) in skip:
                     continue
-                done.add(path)
-                path.parent.mkdir(parents=True, exist_ok=True)
                 subsets = ["all", "easy", "medium", "hard"] if b == "livecodebench" else ["all"]
-                pd.DataFrame([{"model": model, "benchmark": b, "subset": s, "n_problems": 16, "samples": 4,
-                               "pass1": pass1_of(model, b, s), "ci_low": 0.0, "ci_high": 1.0,
-                               "mean_tokens": 100.4 + len(model)} for s in subsets]).to_csv(path, index=False)
+                summaries.setdefault(model, {})[b] = [
+                    {"model": model, "benchmark": b, "subset": s, "n_problems": 16, "samples": 4,
+                     "pass1": pass1_of(model, b, s), "ci_low": 0.0, "ci_high": 1.0,
+                     "mean_tokens": 100.4 + len(model)} for s in subsets]
             if table == "table6":
                 path = Path(tables.ood_path(str(r), model))
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,6 +199,18 @@ def write_world(config: dict, root: Path, tables_wanted=tables.TABLES, skip: set
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps({"questions": 10, "samples": 10 + len(experiment),
                                             "tokens_mean": 1234.6 + len(experiment), "tokens_median": 100}))
+    for model, per_bench in summaries.items():
+        path = Path(tables.summary_path(str(r), model))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame([row for rows in per_bench.values() for row in rows]).to_csv(path, index=False)
+
+
+def set_pass1(results: Path, model: str, bench: str, value: float) -> Path:
+    path = Path(tables.summary_path(str(results), model))
+    frame = pd.read_csv(path)
+    frame.loc[frame["benchmark"] == bench, "pass1"] = value
+    frame.to_csv(path, index=False)
+    return path
 
 
 def build(config, tmp_path, table, selected="concise"):
@@ -229,14 +239,8 @@ def test_table1_rows_bold_and_deltas(config, tmp_path):
 
 def test_negative_delta_and_ties(config, tmp_path):
     write_world(config, tmp_path)
-    path = Path(tables.summary_path(str(tmp_path / "R"), "concise_math_first", "aime24"))
-    frame = pd.read_csv(path)
-    frame["pass1"] = 0.05
-    frame.to_csv(path, index=False)
-    path = Path(tables.summary_path(str(tmp_path / "R"), "verbose_math_first", "aime24"))
-    frame = pd.read_csv(path)
-    frame["pass1"] = 0.10
-    frame.to_csv(path, index=False)
+    set_pass1(tmp_path / "R", "concise_math_first", "aime24", 0.05)
+    set_pass1(tmp_path / "R", "verbose_math_first", "aime24", 0.10)
     tex = tables.render_latex(build(config, tmp_path, "table1"))
     rows = body_rows(tex)
     assert rows[1][3] == "-5.00" and rows[2][3] == "0.00"
@@ -298,14 +302,15 @@ def test_table6_ood_and_table7_lengths(config, tmp_path):
 
 def test_bad_inputs_name_the_file(config, tmp_path):
     write_world(config, tmp_path)
-    path = Path(tables.summary_path(str(tmp_path / "R"), "math_rhd", "aime25"))
+    path = set_pass1(tmp_path / "R", "math_rhd", "aime25", 42.0)  # a percentage where a fraction is expected
+    with pytest.raises(DataError, match="math_rhd/summary.csv:3: pass1.*fraction"):
+        build(config, tmp_path, "table3")
     frame = pd.read_csv(path)
-    frame["pass1"] = 42.0              # a percentage where a fraction is expected
-    frame.to_csv(path, index=False)
-    with pytest.raises(DataError, match="math_rhd/aime25.summary.csv.*fraction"):
+    frame[frame["benchmark"] != "aime25"].to_csv(path, index=False)
+    with pytest.raises(DataError, match="math_rhd/summary.csv: no rows for benchmark 'aime25'"):
         build(config, tmp_path, "table3")
     path.unlink()
-    with pytest.raises(DataError, match="math_rhd/aime25.summary.csv: evaluation summary is missing"):
+    with pytest.raises(DataError, match="math_rhd/summary.csv: evaluation summary is missing"):
         build(config, tmp_path, "table3")
 
 

@@ -43,7 +43,7 @@ def run_points(config: dict, results_dir: str, selected: str | None = None) -> p
         rec = {"label": tables.row_label(config, "figure1", name, selected), "n": float(stats["samples"])}
         for b in PANELS:
             if b in config["benchmarks"] and b in tables.experiment_benchmarks(config, name):
-                acc = tables.read_summary(tables.summary_path(results_dir, name, b)).get("all", {}).get("pass1")
+                acc = tables.read_summary(tables.summary_path(results_dir, name), b).get("all", {}).get("pass1")
                 rec[b] = float(acc) if acc is not None else float("nan")
             else:
                 rec[b] = float("nan")
