@@ -23,6 +23,12 @@ rule decontaminate:
         "../scripts/decontaminate.py"
 
 
+# Pass rates and experiment corpora only count and copy rows: they run on the submit host.
+localrules:
+    passrate,
+    experiment_corpus,
+
+
 rule passrate:
     input:
         f"{R}/verified/{{student}}/{{domain}}.jsonl",

@@ -58,6 +58,11 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
+# Generating the tiny OOD task data takes a second: on the submit host.
+localrules:
+    ood_task_data,
+
+
 rule ood_task_data:
     output:
         f"{R}/ood/{{task}}.jsonl",

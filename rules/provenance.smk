@@ -2,6 +2,11 @@
 # writes (ded.provenance) and the audit of its whole lineage (ded.audit).
 
 
+# Summaries read records and hash files: on the submit host.
+localrules:
+    provenance_summary,
+
+
 rule provenance_summary:
     input:
         lambda wc: provenance_target_path(wc.target),

@@ -4,6 +4,11 @@
 # selected_teacher() in rules/common.smk reads chosen.json unless selection.teacher names one.
 
 
+# Ranking teachers reads a few CSVs: on the submit host.
+localrules:
+    select_teacher,
+
+
 checkpoint select_teacher:
     input:
         [eval_summary(f"select_{t}") for t in TEACHERS],

@@ -63,6 +63,12 @@ def train_provenance(wildcards, input, output):
     return " ".join(shlex.quote(a) for a in args)
 
 
+# Writing the dataset files and the YAML is bookkeeping: on the submit host, not worth a Slurm job each.
+localrules:
+    llamafactory_dataset,
+    train_config,
+
+
 rule llamafactory_dataset:
     input:
         get_train_corpus,

@@ -51,12 +51,16 @@ def run_points(config: dict, results_dir: str, selected: str | None = None) -> p
     return pd.DataFrame(recs, columns=["label", "n", *PANELS])
 
 
+RUN_MARKERS = ["D", "s", "^", "v", "P", "X", "p"]
+
+
 def plot_scaling(*, reference: pd.DataFrame, run: pd.DataFrame, run_name: str, pdf: str, png: str) -> None:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     style()
-    colors = sns.color_palette("colorblind", 4)
+    colors = sns.color_palette("colorblind", 10)
+    run_colors = colors[1:]
     groups = [("paper: fine-tuned from DS-32B (Table 2)", "paper", reference, colors[0], "o", "--"),
               (run_name, "this run", run, colors[1], "D", "-")]
     fig, axes = plt.subplots(1, len(PANELS), figsize=(11, 4.4), sharey=True, squeeze=False)
@@ -67,13 +71,21 @@ def plot_scaling(*, reference: pd.DataFrame, run: pd.DataFrame, run_name: str, p
             if frame.empty:
                 continue
             drawn = True
-            ax.scatter(frame["n"], frame[bench], s=55, color=color, marker=marker, edgecolor="black",
-                       linewidth=0.5, zorder=4, label=name)
-            for rec in frame.to_dict("records"):
-                ax.annotate(rec["label"], (rec["n"], rec[bench]), textcoords="offset points", xytext=(6, 5),
-                            fontsize=7.5, color="0.2", zorder=3.5,
-                            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none",
-                                  "alpha": 0.75})
+            if short == "paper":
+                ax.scatter(frame["n"], frame[bench], s=55, color=color, marker=marker, edgecolor="black",
+                           linewidth=0.5, zorder=4, label=name)
+                for rec in frame.to_dict("records"):
+                    ax.annotate(rec["label"], (rec["n"], rec[bench]), textcoords="offset points", xytext=(6, 5),
+                                fontsize=7.5, color="0.2", zorder=3.5,
+                                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                                      "alpha": 0.75})
+            else:
+                # this run's points sit close together (tiny corpora, low accuracy): one legend entry each
+                # instead of labels that would overlap
+                for i, rec in enumerate(frame.to_dict("records")):
+                    ax.scatter([rec["n"]], [rec[bench]], s=60, color=run_colors[i % len(run_colors)],
+                               marker=RUN_MARKERS[i % len(RUN_MARKERS)], edgecolor="black", linewidth=0.5,
+                               zorder=4, label=f"{short}: {rec['label']}")
             front = pareto_front(list(zip(frame["n"], frame[bench])))
             if len(front) > 1:
                 xs, ys = zip(*front)
@@ -88,9 +100,13 @@ def plot_scaling(*, reference: pd.DataFrame, run: pd.DataFrame, run_name: str, p
         ax.set_ylim(0, 100)
         ax.margins(x=0.15)
     axes[0][0].set_ylabel("accuracy (pass@1, %)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    seen: dict[str, object] = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    handles, labels = list(seen.values()), list(seen)
     if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.1), frameon=False)
+        fig.legend(handles, labels, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 0.0), frameon=False)
     fig.suptitle("Accuracy against training-corpus size", y=1.02)
     fig.tight_layout()
     save(fig, pdf, png)

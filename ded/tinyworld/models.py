@@ -181,10 +181,12 @@ def pretrain(spec: dict, tokenizer, seed: int, log=None, callback=None):
 
     history = []
     for step in range(steps):
-        ids, mask, labels = batches[step % len(batches)]
+        ids, _, labels = batches[step % len(batches)]
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        # Right padding under a causal mask: no real token sees a pad, and pads carry no loss, so the padding mask
+        # changes nothing but costs its construction on every step.
+        loss = model(input_ids=ids, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
