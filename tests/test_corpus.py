@@ -383,10 +383,14 @@ def test_corpus_rules_snakemake(tmp_path):
     config = __import__("yaml").safe_load((ROOT / "config/config.yaml").read_text())
     for b in config["benchmarks"]:  # one benchmark copies seed m5
         write_jsonl(R / f"benchmarks/{b}.jsonl", [seed("b0", tasks[5]["question"] if b == "aime24" else "x y")])
-    for model in ("concise", "student"):
-        rows = [vrow(t["id"], i, 10 + i, correct=(i + j) % 3 != 0, model=model)
-                for j, t in enumerate(tasks[:5]) for i in range(4)]  # sampling only sees decontaminated seeds
-        write_jsonl(R / f"verified/{model}/math.jsonl", rows)
+    # sampling only sees decontaminated seeds (m0-m4); the student never solves m0 and m3 and always solves the rest,
+    # so they are the hard questions whatever compression.threshold (in [0, 1)) the config sets
+    teacher_rows = [vrow(t["id"], i, 10 + i, correct=(i + j) % 3 != 0, model="concise")
+                    for j, t in enumerate(tasks[:5]) for i in range(4)]
+    write_jsonl(R / "verified/concise/math.jsonl", teacher_rows)
+    student_rows = [vrow(t["id"], i, 10 + i, correct=j not in (0, 3), model="student")
+                    for j, t in enumerate(tasks[:5]) for i in range(4)]
+    write_jsonl(R / "verified/student/math.jsonl", student_rows)
     def run(*targets):
         proc = subprocess.run([str(snakemake), *targets, "--cores", "2"],
                               cwd=work, capture_output=True, text=True, timeout=600, check=False)
@@ -407,7 +411,9 @@ def test_corpus_rules_snakemake(tmp_path):
     stats = read_json(R / "corpus/concise/math/right_hard_diverse.stats.json")
     assert stats["dropped"]["questions"]["decontamination"] == 1
     assert stats["diversity"] == {"P": config["diversity"]["P"], "unit": "chars"}
-    assert stats["samples"] == len(read_jsonl(R / "corpus/concise/math/right_hard_diverse.jsonl")) > 0
+    rhd = read_jsonl(R / "corpus/concise/math/right_hard_diverse.jsonl")
+    assert stats["samples"] == len(rhd) == 4 and {r["question_id"] for r in rhd} == {"m0", "m3"}
+    assert stats["dropped"]["questions"]["hard_filter"] == 3
     assert (R / "passrate/student/math.jsonl").exists()
     assert not (R / "passrate/concise").exists()
 
