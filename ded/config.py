@@ -71,6 +71,32 @@ def training_params(config: dict, name: str | None = None, quick: bool = False) 
     return params
 
 
+SELECT_PREFIX = "select_"
+
+
+def selection_runs(config: dict) -> dict[str, str]:
+    """teacher -> the trained model whose evaluation ranks that teacher in teacher selection.
+
+    An experiment that already trains the selection student on exactly this teacher's first responses of
+    selection.domain, with the training settings of selection (training + selection.train), and is evaluated on every
+    selection benchmark, is the same SFT run: selection reads its evaluation instead of training a second, identical
+    model. Otherwise the run is select_<teacher> (the quick SFT that selection.train describes)."""
+    sel = config.get("selection", {})
+    wanted_data = [{"domain": sel.get("domain", "math"), "variant": "first", "limit": None}]
+    quick = training_params(config, quick=True)
+    runs = {}
+    for teacher in config.get("teachers", {}):
+        runs[teacher] = SELECT_PREFIX + teacher
+        for name, exp in config.get("experiments", {}).items():
+            data = [{"limit": None, **piece} for piece in exp["data"]]
+            if (exp["teacher"] == teacher and exp["student"] == sel.get("student", "student") and data == wanted_data
+                    and training_params(config, name) == quick
+                    and set(sel.get("benchmarks", [])) <= set(experiment_benchmarks(config, name))):
+                runs[teacher] = name
+                break
+    return runs
+
+
 def resolve_teacher(config: dict, teacher: str, selected: str | None) -> str:
     """Map 'selected' to the chosen teacher (from config or from the selection checkpoint)."""
     if teacher != SELECTED:

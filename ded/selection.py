@@ -1,8 +1,9 @@
 """DED stage 1: teacher selection.
 
-Each candidate teacher's first-response corpus on `selection.domain` trains the selection student briefly
-(model select_<teacher>); the teacher whose student scores the highest mean pass@1 over `selection.benchmarks`
-(subset `all` of each evaluation summary, benchmarks weighted equally) is chosen.
+Each candidate teacher's first-response corpus on `selection.domain` trains the selection student (its run: model
+select_<teacher>, or an experiment that is the same SFT run, see ded.config.selection_runs); the teacher whose student
+scores the highest mean pass@1 over `selection.benchmarks` (subset `all` of each evaluation summary, benchmarks
+weighted equally) is chosen.
 
 Ties (mean pass@1 equal to 1e-9) go to the teacher listed first in the config's `teachers`: the order is the
 user's stated preference, and it does not depend on file order or floating-point noise.
@@ -11,36 +12,37 @@ user's stated preference, and it does not depend on file order or floating-point
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ded.evaluate import read_summary, write_csv
 from ded.io import DataError, write_json
 
-PREFIX = "select_"
 TIE_BREAK = "equal mean pass@1 (to 1e-9): the teacher listed first in config 'teachers' wins"
 TOLERANCE = 1e-9
 
 
-def collect_scores(summary_paths: Sequence[str | os.PathLike], teachers: Sequence[str],
+def collect_scores(summary_paths: Sequence[str | os.PathLike], runs: Mapping[str, str],
                    benchmarks: Sequence[str]) -> dict[str, dict[str, float]]:
-    """teacher -> benchmark -> pass@1 (subset all), read from R/eval/select_<teacher>/summary.csv."""
-    scores: dict[str, dict[str, float]] = {t: {} for t in teachers}
+    """teacher -> benchmark -> pass@1 (subset all), read from R/eval/<run>/summary.csv, where runs maps each
+    teacher to the model distilled from it (select_<teacher> or an experiment)."""
+    teacher_of = {model: teacher for teacher, model in runs.items()}
+    scores: dict[str, dict[str, float]] = {t: {} for t in runs}
     for path in summary_paths:
         rows = [r for r in read_summary(path) if r["subset"] == "all"]
         if not rows:
             raise DataError(f"{path}: no row of subset 'all'")
         for row in rows:
             model, bench = row["model"], row["benchmark"]
-            if not model.startswith(PREFIX) or model[len(PREFIX):] not in scores:
-                raise DataError(f"{path}: model {model!r} is not a selection model "
-                                f"(select_<teacher> of {list(teachers)})")
+            if model not in teacher_of:
+                raise DataError(f"{path}: model {model!r} is not a selection run (have: "
+                                f"{', '.join(f'{m} for {t}' for t, m in runs.items())})")
             if bench not in benchmarks:
                 continue
-            teacher = model[len(PREFIX):]
+            teacher = teacher_of[model]
             if bench in scores[teacher]:
                 raise DataError(f"{path}: a second summary of {model} on {bench}")
             scores[teacher][bench] = float(row["pass1"])
-    missing = [f"{PREFIX}{t}/{b}" for t in teachers for b in benchmarks if b not in scores[t]]
+    missing = [f"{runs[t]}/{b}" for t in runs for b in benchmarks if b not in scores[t]]
     if missing:
         raise DataError(f"teacher selection: no evaluation summary for {', '.join(missing)}")
     return scores
@@ -68,13 +70,16 @@ def rank_teachers(scores: dict[str, dict[str, float]], benchmarks: Sequence[str]
     return rows
 
 
-def select_teacher(summary_paths: Sequence[str | os.PathLike], *, teachers: Sequence[str],
+def select_teacher(summary_paths: Sequence[str | os.PathLike], *, runs: Mapping[str, str],
                    benchmarks: Sequence[str], ranking_csv: str | os.PathLike,
                    chosen_json: str | os.PathLike) -> dict:
-    """Read the summaries, write ranking.csv and chosen.json; returns the chosen record."""
-    scores = collect_scores(summary_paths, teachers, benchmarks)
-    ranking = rank_teachers(scores, benchmarks, teachers)
-    columns = ["teacher", *[f"pass1_{b}" for b in benchmarks], "mean_pass1", "rank"]
+    """Read the summaries, write ranking.csv and chosen.json; returns the chosen record. runs: teacher -> the model
+    distilled from it, in the config's teacher order (the tie-break)."""
+    scores = collect_scores(summary_paths, runs, benchmarks)
+    ranking = rank_teachers(scores, benchmarks, list(runs))
+    for row in ranking:
+        row["model"] = runs[row["teacher"]]
+    columns = ["teacher", "model", *[f"pass1_{b}" for b in benchmarks], "mean_pass1", "rank"]
     write_csv(ranking_csv, ranking, columns)
     best = ranking[0]
     tied = [r["teacher"] for r in ranking
@@ -85,7 +90,8 @@ def select_teacher(summary_paths: Sequence[str | os.PathLike], *, teachers: Sequ
         "benchmarks": list(benchmarks),
         "tied_with": [t for t in tied if t != best["teacher"]],
         "tie_break": TIE_BREAK,
-        "ranking": [{"teacher": r["teacher"], "mean_pass1": r["mean_pass1"], "rank": r["rank"]} for r in ranking],
+        "ranking": [{"teacher": r["teacher"], "model": r["model"], "mean_pass1": r["mean_pass1"], "rank": r["rank"]}
+                    for r in ranking],
     }
     write_json(chosen_json, chosen)
     return chosen

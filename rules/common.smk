@@ -78,6 +78,25 @@ def experiment_teacher(name):
     return selected_teacher() if teacher == dedcfg.SELECTED else teacher
 
 
+# Scheduling: every experiment of the 'selected' teacher waits for selection, so the jobs on its way (the candidate
+# teachers' samples of selection.domain, their verification and first-response corpora, the selection runs' SFT and
+# evaluation) go before other ready jobs. Without this, 2 cores spent the wait on work that nothing waited for.
+SELECTION_PATH_PRIORITY = 10
+
+
+def selection_path_priority(wildcards):
+    """Rule priority (a function of the job's wildcards) for the rules that teacher selection waits for."""
+    if SELECTION.get("teacher"):
+        return 0
+    run = wildcards.get("model") or wildcards.get("experiment")
+    if run in SELECTION_RUNS.values():
+        return SELECTION_PATH_PRIORITY
+    teacher = wildcards.get("teacher") or wildcards.get("model")
+    on_path = (teacher in config["teachers"] and wildcards.get("domain") == SELECTION["domain"]
+               and wildcards.get("variant", "first") == "first")
+    return SELECTION_PATH_PRIORITY if on_path else 0
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Seeds and sampling shards (rules/seeds.smk, rules/sample.smk)
 # ---------------------------------------------------------------------------------------------------------------
@@ -139,6 +158,8 @@ def get_corpus_variant_params(wildcards):
 # ---------------------------------------------------------------------------------------------------------------
 SELECT_MODELS = [f"select_{t}" for t in TEACHERS]
 TRAINED_MODELS = EXPERIMENTS + SELECT_MODELS
+# teacher -> the model whose evaluation ranks it: select_<teacher>, or an experiment that is the same SFT run
+SELECTION_RUNS = dedcfg.selection_runs(config)
 
 
 def is_select_model(model):
@@ -239,8 +260,16 @@ FIGURES = ["figure1_scaling", "figure3_entropy", "figure4_pca_shift"]
 TABLES = [f"table{i}" for i in range(1, 8)]
 
 
+def compression_outputs():
+    """The student's pass rates of each domain that a hard corpus variant uses. They depend on no teacher, so as
+    targets of their own they are computed while teacher selection runs, not after it."""
+    domains = {piece["domain"] for exp in config["experiments"].values() for piece in exp["data"]
+               if piece["variant"] in CORPUS_HARD_VARIANTS}
+    return [f"{R}/passrate/{config['compression']['student']}/{d}.jsonl" for d in DOMAINS if d in domains]
+
+
 def get_final_outputs():
-    outs = []
+    outs = compression_outputs()
     for fig in FIGURES:
         outs += [f"figures/{fig}.pdf", f"figures/{fig}.png"]
     outs += [f"{R}/tables/{t}.tex" for t in TABLES]

@@ -66,6 +66,7 @@ rule corpus_variant:
         settings=get_corpus_variant_params,
     # the distance matrix is computed multi-threaded (rapidfuzz); Snakemake lowers this to --cores when fewer
     threads: lambda wc: 8 if wc.variant == "right_hard_diverse" else 1
+    priority: selection_path_priority
     conda:
         envfile("data")
     script:
@@ -87,6 +88,7 @@ rule experiment_corpus:
     params:
         data=lambda wc: config["experiments"][wc.experiment]["data"],
         seed=lambda wc: dedcfg.training_params(config, wc.experiment)["seed"],
+    priority: selection_path_priority
     conda:
         envfile("data")
     script:

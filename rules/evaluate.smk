@@ -52,6 +52,7 @@ rule evaluate:
     threads: 1 if config["mode"] == "tiny" else 16
     resources:
         gpu=lambda wc: vllm_gpus(eval_spec(wc)),
+    priority: selection_path_priority
     conda:
         envfile("sampling")
     script:

@@ -59,6 +59,7 @@ rule sample_shard:
         f"{R}/logs/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.log",
     benchmark:
         f"{R}/runtime/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.tsv"
+    priority: selection_path_priority
     conda:
         envfile("sampling")
     script:
@@ -79,6 +80,7 @@ rule merge_samples:
         f"{R}/logs/merge_samples/{{model}}/{{domain}}.log",
     benchmark:
         f"{R}/runtime/merge_samples/{{model}}/{{domain}}.tsv"
+    priority: selection_path_priority
     conda:
         envfile("sampling")
     script:

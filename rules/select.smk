@@ -11,7 +11,7 @@ localrules:
 
 checkpoint select_teacher:
     input:
-        [eval_summary(f"select_{t}") for t in TEACHERS],
+        [eval_summary(SELECTION_RUNS[t]) for t in TEACHERS],
     output:
         ranking=f"{R}/selection/ranking.csv",
         chosen=f"{R}/selection/chosen.json",
@@ -20,7 +20,7 @@ checkpoint select_teacher:
     benchmark:
         f"{R}/runtime/select_teacher/select_teacher.tsv"
     params:
-        teachers=TEACHERS,
+        runs=SELECTION_RUNS,
         benchmarks=SELECTION["benchmarks"],
     conda:
         envfile("data")

@@ -81,6 +81,7 @@ rule llamafactory_dataset:
         f"{R}/logs/llamafactory_dataset/{{model}}.log",
     benchmark:
         f"{R}/runtime/llamafactory_dataset/{{model}}.tsv"
+    priority: selection_path_priority
     conda:
         envfile("training")
     script:
@@ -125,6 +126,7 @@ rule train_config:
         dataset_dir=lambda wc: f"{R}/train/{wc.model}/dataset",
         staging=lambda wc: f"{R}/train/{wc.model}/staging",
         mode=config["mode"],
+    priority: selection_path_priority
     conda:
         envfile("training")
     script:
@@ -155,6 +157,7 @@ rule train:
         gpu=int(config["training"]["nodes"]) * int(config["training"]["gpus_per_node"]),
         # several nodes: the job's shell runs srun itself (the Slurm jobstep plugin must not wrap it in `srun -n1`)
         **({"nodes": int(config["training"]["nodes"]), "mpi": "srun"} if TRAIN_MULTINODE else {}),
+    priority: selection_path_priority
     conda:
         envfile("training")
     shell:

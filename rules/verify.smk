@@ -28,6 +28,7 @@ rule verify:
         # only what loads the tokenizer: renaming the student in tables must not rerun verification
         tokenizer={k: dedcfg.model_spec(config, config["filtering"]["tokenizer_of"]).get(k)
                    for k in ("model", "revision", "tokenizer")},
+    priority: selection_path_priority
     conda:
         # the judge is a generation backend (vllm or HTTP), which only the sampling environment has
         envfile("sampling") if config["filtering"].get("judge") else envfile("data")

@@ -109,3 +109,28 @@ def test_selected_teacher_and_training_overrides():
         dedcfg.resolve_teacher(cfg, "selected", None)
     quick = dedcfg.training_params(cfg, quick=True)
     assert quick["epochs"] == 3 and quick["learning_rate"] == 1e-5
+
+
+def test_selection_reuses_an_experiment_only_when_it_is_the_same_sft_run():
+    tiny = full_validate(load("config.yaml"))
+    # the tiny world's Table 1 runs train on each teacher's first math responses with the selection's settings
+    assert dedcfg.selection_runs(tiny) == {"concise": "concise_math_first", "verbose": "verbose_math_first"}
+    # the paper's selection is a quick run (3 epochs) while Table 1 trains 10: separate select_<teacher> runs
+    paper = full_validate(load("paper.yaml"))
+    assert set(dedcfg.selection_runs(paper).values()) == {f"select_{t}" for t in paper["teachers"]}
+
+    def runs_after(change):
+        cfg = copy.deepcopy(tiny)
+        change(cfg)
+        return dedcfg.selection_runs(cfg)
+
+    quick = runs_after(lambda c: c["selection"].update(train={"max_steps": 30}))
+    assert quick == {"concise": "select_concise", "verbose": "select_verbose"}
+    own_settings = runs_after(lambda c: c["experiments"]["verbose_math_first"].update(training={"seed": 7}))
+    assert own_settings == {"concise": "concise_math_first", "verbose": "select_verbose"}
+    fewer_benchmarks = runs_after(lambda c: c["experiments"]["concise_math_first"].update(benchmarks=["aime24"]))
+    assert fewer_benchmarks["concise"] == "select_concise"
+    limited = runs_after(lambda c: c["experiments"]["concise_math_first"]["data"][0].update(limit=10))
+    assert limited["concise"] == "select_concise"
+    code_selection = runs_after(lambda c: c["selection"].update(domain="code", benchmarks=["livecodebench"]))
+    assert code_selection == {"concise": "concise_code_first", "verbose": "verbose_code_first"}

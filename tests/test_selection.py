@@ -33,13 +33,14 @@ def test_ranking_and_chosen(tmp_path):
     paths = unique([write_summary(tmp_path, f"select_{t}", b, p, extra_subsets=[("hard", 0.0)])
                     for t, ps in scores.items() for b, p in zip(BENCHES, ps)])
     assert len(paths) == 3
-    chosen = selection.select_teacher(paths, teachers=list(scores), benchmarks=BENCHES,
+    chosen = selection.select_teacher(paths, runs={t: f"select_{t}" for t in scores}, benchmarks=BENCHES,
                                       ranking_csv=tmp_path / "ranking.csv", chosen_json=tmp_path / "chosen.json")
     # concise mean 0.5, third mean 0.5 (tie: concise is listed first), verbose 1/3
     assert chosen["teacher"] == "concise" and chosen["tied_with"] == ["third"]
     assert json.loads((tmp_path / "chosen.json").read_text())["teacher"] == "concise"
-    ranking = ev.read_csv(tmp_path / "ranking.csv", ["teacher", "pass1_aime24", "mean_pass1", "rank"])
+    ranking = ev.read_csv(tmp_path / "ranking.csv", ["teacher", "model", "pass1_aime24", "mean_pass1", "rank"])
     assert [(r["teacher"], r["rank"]) for r in ranking] == [("concise", "1"), ("third", "2"), ("verbose", "3")]
+    assert ranking[0]["model"] == "select_concise"
     assert float(ranking[2]["mean_pass1"]) == pytest.approx(1 / 3)
     assert float(ranking[1]["pass1_aime24"]) == 0.75
 
@@ -58,7 +59,7 @@ def test_tie_break_follows_config_order_not_file_order():
 def test_only_selection_benchmarks_count(tmp_path):
     paths = unique([write_summary(tmp_path, "select_a", "aime24", 0.9), write_summary(tmp_path, "select_a", "gpqa", 0.0),
                     write_summary(tmp_path, "select_b", "aime24", 0.5), write_summary(tmp_path, "select_b", "gpqa", 1.0)])
-    chosen = selection.select_teacher(paths, teachers=["a", "b"], benchmarks=["aime24"],
+    chosen = selection.select_teacher(paths, runs={"a": "select_a", "b": "select_b"}, benchmarks=["aime24"],
                                       ranking_csv=tmp_path / "r.csv", chosen_json=tmp_path / "c.json")
     assert chosen["teacher"] == "a" and chosen["mean_pass1"] == pytest.approx(0.9)
 
@@ -67,15 +68,15 @@ def test_missing_or_foreign_summaries(tmp_path):
     paths = unique([write_summary(tmp_path, "select_a", b, 0.5) for b in BENCHES])
     paths.append(write_summary(tmp_path, "select_b", "aime24", 0.5))
     with pytest.raises(DataError, match="no evaluation summary for select_b/aime25, select_b/math500"):
-        selection.collect_scores(paths, ["a", "b"], BENCHES)
+        selection.collect_scores(paths, {"a": "select_a", "b": "select_b"}, BENCHES)
     foreign = write_summary(tmp_path, "math_rhd", "aime24", 0.5)
-    with pytest.raises(DataError, match="'math_rhd' is not a selection model"):
-        selection.collect_scores([foreign], ["a"], BENCHES)
+    with pytest.raises(DataError, match="'math_rhd' is not a selection run \\(have: select_a for a\\)"):
+        selection.collect_scores([foreign], {"a": "select_a"}, BENCHES)
     broken = tmp_path / "broken.summary.csv"
     broken.write_text("model,benchmark,subset\nselect_a,aime24,all\n")
     with pytest.raises(DataError, match="broken.summary.csv: missing column"):
-        selection.collect_scores([broken], ["a"], BENCHES)
+        selection.collect_scores([broken], {"a": "select_a"}, BENCHES)
     twice = write_summary(tmp_path / "twice", "select_a", "aime24", 0.5)
     write_summary(tmp_path / "twice", "select_a", "aime24", 0.25)
     with pytest.raises(DataError, match="a second summary of select_a on aime24"):
-        selection.collect_scores([twice], ["a"], BENCHES)
+        selection.collect_scores([twice], {"a": "select_a"}, BENCHES)
