@@ -89,7 +89,7 @@ def selection_path_priority(wildcards):
     if SELECTION.get("teacher"):
         return 0
     run = wildcards.get("model") or wildcards.get("experiment")
-    if run in SELECTION_RUNS.values():
+    if run in SELECTION_RUNS.values() or wildcards.get("student") == SELECTION["student"]:
         return SELECTION_PATH_PRIORITY
     teacher = wildcards.get("teacher") or wildcards.get("model")
     on_path = (teacher in config["teachers"] and wildcards.get("domain") == SELECTION["domain"]

@@ -36,8 +36,9 @@ rule tiny_model:
         sampling=lambda wc: config["sampling"]["params"],
         max_tokens=lambda wc: config["filtering"]["max_tokens"],
     threads: 1
-    # The costliest model starts first, so that with 2 cores the other two share the second one.
-    priority: lambda wc: round(cost_estimate(config["tinyworld"]["models"][wc.name]) / 1000)
+    # Teacher selection waits for every tiny model; the costliest starts first, so that with 2 cores the other two
+    # share the second one.
+    priority: lambda wc: SELECTION_PATH_PRIORITY + round(cost_estimate(config["tinyworld"]["models"][wc.name]) / 1000)
     log:
         f"{R}/logs/tiny_model/{{name}}.log",
     benchmark:

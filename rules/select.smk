@@ -1,6 +1,7 @@
-# DED stage 1: teacher selection. Each candidate teacher's first-response corpus trains the selection student briefly
-# (model select_<teacher>, rules/train.smk); the evaluations of those models on selection.benchmarks rank the
-# teachers (ded.selection: mean pass@1, ties to the teacher listed first in config 'teachers').
+# DED stage 1: teacher selection. Each candidate teacher's first-response corpus trains the selection student
+# (model select_<teacher>, rules/train.smk, or an experiment that is the same SFT run: SELECTION_RUNS); the
+# evaluations of those models on selection.benchmarks rank the teachers (ded.selection: mean pass@1, ties to the
+# teacher listed first in config 'teachers').
 # selected_teacher() in rules/common.smk reads chosen.json unless selection.teacher names one.
 
 

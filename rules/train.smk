@@ -102,6 +102,7 @@ rule train_template_check:
     params:
         training={k: config["training"].get(k) for k in ("template", "default_system", "templates")},
         model=lambda wc: dedcfg.model_spec(config, wc.student),
+    priority: selection_path_priority
     conda:
         envfile("training")
     script:

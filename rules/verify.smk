@@ -18,7 +18,7 @@ rule verify:
         f"{R}/logs/verify/{{model}}/{{domain}}.log",
     benchmark:
         f"{R}/runtime/verify/{{model}}/{{domain}}.tsv"
-    threads: 2
+    threads: 1 if config["mode"] == "tiny" else 16   # tiny: one worker, so that it never waits for both cores
     resources:
         # the judge, when configured, is loaded inside this job
         gpu=(int(config["filtering"]["judge"].get("tensor_parallel_size") or 1)
