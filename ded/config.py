@@ -74,6 +74,17 @@ def training_params(config: dict, name: str | None = None, quick: bool = False) 
 SELECT_PREFIX = "select_"
 
 
+def select_model_name(teacher: str) -> str:
+    """Model name of teacher selection's own SFT run for a teacher (R/models/select_<teacher>)."""
+    return SELECT_PREFIX + teacher
+
+
+def select_model_teacher(config: dict, model: str) -> str | None:
+    """The teacher of a select_<teacher> model name, or None when the name is not one."""
+    teacher = model[len(SELECT_PREFIX):] if model.startswith(SELECT_PREFIX) else None
+    return teacher if teacher in config.get("teachers", {}) else None
+
+
 def selection_runs(config: dict) -> dict[str, str]:
     """teacher -> the trained model whose evaluation ranks that teacher in teacher selection.
 
@@ -86,7 +97,7 @@ def selection_runs(config: dict) -> dict[str, str]:
     quick = training_params(config, quick=True)
     runs = {}
     for teacher in config.get("teachers", {}):
-        runs[teacher] = SELECT_PREFIX + teacher
+        runs[teacher] = select_model_name(teacher)
         for name, exp in config.get("experiments", {}).items():
             data = [{"limit": None, **piece} for piece in exp["data"]]
             if (exp["teacher"] == teacher and exp["student"] == sel.get("student", "student") and data == wanted_data

@@ -51,7 +51,7 @@ def eval_model_spec(config: dict, model: str, results_dir: str | None = None) ->
     students = config.get("students", {})
     if model.startswith("base_") and model[len("base_"):] in students:
         return dict(students[model[len("base_"):]])
-    if model.startswith("select_") and model[len("select_"):] in config.get("teachers", {}):
+    if dedcfg.select_model_teacher(config, model):
         student = config.get("selection", {}).get("student", "student")
     elif model in config.get("experiments", {}):
         student = config["experiments"][model]["student"]

@@ -156,14 +156,14 @@ def get_corpus_variant_params(wildcards):
 # ---------------------------------------------------------------------------------------------------------------
 # Training (rules/train.smk): model names are experiment keys and select_<teacher> (teacher selection's quick SFT).
 # ---------------------------------------------------------------------------------------------------------------
-SELECT_MODELS = [f"select_{t}" for t in TEACHERS]
+SELECT_MODELS = [dedcfg.select_model_name(t) for t in TEACHERS]
 TRAINED_MODELS = EXPERIMENTS + SELECT_MODELS
 # teacher -> the model whose evaluation ranks it: select_<teacher>, or an experiment that is the same SFT run
 SELECTION_RUNS = dedcfg.selection_runs(config)
 
 
 def is_select_model(model):
-    return model.startswith("select_") and model[len("select_"):] in config["teachers"]
+    return dedcfg.select_model_teacher(config, model) is not None
 
 
 def train_student(model):
@@ -182,7 +182,7 @@ def train_params(model):
 
 def get_train_corpus(wildcards):
     if is_select_model(wildcards.model):
-        teacher = wildcards.model[len("select_"):]
+        teacher = dedcfg.select_model_teacher(config, wildcards.model)
         return f"{R}/corpus/{teacher}/{SELECTION['domain']}/first.jsonl"
     return f"{R}/corpus/experiments/{wildcards.model}.jsonl"
 
