@@ -1,7 +1,11 @@
 """The out-of-domain suite of Table 6 through lm-evaluation-harness (lm_eval.simple_evaluate).
 
 Paper mode runs the harness's own tasks (ood.tasks: mmlu, cmmlu, ceval-valid, bbh, mbpp, gsm8k, minerva_math) with
-the vllm model type. The tiny world runs `tiny_arith`, a task defined in ded/ood_tasks/tiny_arith.yaml over a JSONL
+the vllm model type, set up for reasoning models (checked against lm-eval 0.4.13's lm_eval/models/vllm_causallms.py
+and evaluator.simple_evaluate): the chat template (apply_chat_template, system_instruction), a long generation budget
+(the model argument max_gen_toks, whose default is 256, and gen_kwargs for generative tasks), and think_end_token,
+with which the harness keeps only the text after the chain of thought before it applies stop sequences and scores
+(lm_eval.models.utils.postprocess_generated_text). The tiny world runs `tiny_arith`, a task defined in ded/ood_tasks/tiny_arith.yaml over a JSONL
 that rule ood_task_data generates (ded.tinyworld.tasks.ood_arith_items); nothing is downloaded.
 
 Output: R/eval/{model}/ood.csv with columns task, metric, value, stderr; `metric` is the harness's metric key with
@@ -117,7 +121,8 @@ def local_task_config(task: str, data_file: str | os.PathLike) -> dict:
 # Running the harness
 # ---------------------------------------------------------------------------------------------------------------
 def model_args(backend: str, model: str, *, revision: str | None = None, tensor_parallel_size: int = 1,
-               max_model_len: int | None = None) -> dict:
+               max_model_len: int | None = None, max_gen_toks: int | None = None,
+               think_end_token: str | None = None) -> dict:
     args: dict[str, Any] = {"pretrained": str(model)}
     if revision:
         args["revision"] = revision
@@ -129,6 +134,10 @@ def model_args(backend: str, model: str, *, revision: str | None = None, tensor_
             args["max_model_len"] = int(max_model_len)
     else:
         raise ValueError(f"ood.backend: expected hf or vllm, got {backend!r}")
+    if max_gen_toks:
+        args["max_gen_toks"] = int(max_gen_toks)
+    if think_end_token:
+        args["think_end_token"] = think_end_token
     return args
 
 
@@ -194,7 +203,9 @@ def _leaves(task: str, subtasks: dict) -> list[str]:
 def run_ood(*, model: str, tasks: Sequence[str], out_csv: str | os.PathLike, backend: str = "hf",
             data_files: dict[str, str] | None = None, limit: int | None = None, num_fewshot: int | None = None,
             revision: str | None = None, tensor_parallel_size: int = 1, max_model_len: int | None = None,
-            apply_chat_template: bool = False, batch_size: int | str = 8, seed: int = 0) -> list[dict]:
+            apply_chat_template: bool = False, batch_size: int | str = 8, seed: int = 0,
+            max_gen_toks: int | None = None, think_end_token: str | None = None,
+            system_instruction: str | None = None, gen_kwargs: dict | None = None) -> list[dict]:
     """Run lm-evaluation-harness on `model` and write ood.csv; returns its rows."""
     import lm_eval
     from lm_eval.tasks import TaskManager
@@ -217,13 +228,14 @@ def run_ood(*, model: str, tasks: Sequence[str], out_csv: str | os.PathLike, bac
     if any(t in UNSAFE_CODE_TASKS for t in tasks):
         os.environ.setdefault("HF_ALLOW_CODE_EVAL", "1")
     args = model_args(backend, model, revision=revision, tensor_parallel_size=tensor_parallel_size,
-                      max_model_len=max_model_len)
+                      max_model_len=max_model_len, max_gen_toks=max_gen_toks, think_end_token=think_end_token)
     log.info("lm-eval %s %s on %s (limit %s, fewshot %s)", backend, args, list(tasks), limit, num_fewshot)
     results = lm_eval.simple_evaluate(
         model=backend, model_args=args, tasks=task_specs, task_manager=manager, limit=limit,
         num_fewshot=num_fewshot, batch_size=batch_size if backend == "hf" else "auto",
         device="cpu" if backend == "hf" and _cpu_only() else None, log_samples=False,
-        apply_chat_template=apply_chat_template, confirm_run_unsafe_code=True, random_seed=seed,
+        apply_chat_template=apply_chat_template, system_instruction=system_instruction,
+        gen_kwargs=dict(gen_kwargs) if gen_kwargs else None, confirm_run_unsafe_code=True, random_seed=seed,
         numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed, bootstrap_iters=1000,
     )
     if results is None:  # non-zero ranks of a distributed run

@@ -149,6 +149,8 @@ def build_train_config(params: dict, *, model: str, revision: str | None, datase
         cfg["deepspeed"] = str(params["deepspeed"])
     if params.get("max_steps"):
         cfg["max_steps"] = int(params["max_steps"])
+    if params.get("enable_liger_kernel"):
+        cfg["enable_liger_kernel"] = True  # LlamaFactory ModelArguments; liger-kernel is in envs/training.yaml
     if int(params.get("gpus_per_node", 0)) == 0:
         # CPU: a model this small trains faster without recomputing activations; nothing to pin memory for
         cfg["disable_gradient_checkpointing"] = True
@@ -180,13 +182,34 @@ def check_model_dir(path: str | os.PathLike, what: str = "model") -> Path:
     return path
 
 
-def check_template(model: str, template: str, default_system: str | None, revision: str | None = None) -> str | None:
-    """Compare the prompt LlamaFactory trains on with the tokenizer's chat template that evaluation uses.
+TEMPLATE_PROBE = [{"role": "user", "content": "What is 2 + 3?"},
+                  {"role": "assistant", "content": "<think>\nAdd them: 2 + 3 = 5.\n</think>\n\nThe answer is 5."}]
 
-    Returns None when they agree, else both renderings.
+
+def _stop_ids(tok, tpl) -> set[int]:
+    """Tokens generation stops at: the tokenizer's eos and the template's stop words."""
+    ids = {tok.eos_token_id} if tok.eos_token_id is not None else set()
+    for word in getattr(tpl, "stop_words", None) or []:
+        token = tok.convert_tokens_to_ids(word)
+        if isinstance(token, int) and token != tok.unk_token_id:
+            ids.add(token)
+    return ids
+
+
+def check_template(model: str, template: str, default_system: str | None, revision: str | None = None) -> str | None:
+    """Compare the token sequence LlamaFactory trains on with what evaluation conditions on and generates.
+
+    Evaluation renders the user turn with the tokenizer's chat template (add_generation_prompt=True) and the model
+    continues; a template that ends inside the assistant turn (DeepSeek-R1-distill's ends with '<think>\n') has
+    written part of the response, which ded.generation puts back in front of the text. LlamaFactory's template may
+    end its prompt earlier (deepseekr1 ends at '<｜Assistant｜>') with the response carrying that part instead. What
+    matters is the trained sequence: prompt + response tokens must equal the generation prompt + the generated
+    tokens up to the stop token. Returns None when they agree, else both sequences as text.
     """
     from llamafactory.data.template import TEMPLATES
     from transformers import AutoTokenizer
+
+    from ded.generation.base import forced_prefix
 
     tok = AutoTokenizer.from_pretrained(model, revision=revision)
     if template not in TEMPLATES:
@@ -194,13 +217,20 @@ def check_template(model: str, template: str, default_system: str | None, revisi
     tpl = copy.deepcopy(TEMPLATES[template])
     if default_system is not None:
         tpl.default_system = default_system
-    probe = [{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "5"}]
-    prompt_ids, _ = tpl.encode_oneturn(tok, probe)
-    ours = tok.decode(prompt_ids)
-    theirs = tok.apply_chat_template(probe[:1], add_generation_prompt=True, tokenize=False)
-    if ours == theirs:
-        return None
-    return f"LlamaFactory renders {ours!r}, the tokenizer's chat template renders {theirs!r}"
+    prompt_ids, response_ids = tpl.encode_oneturn(tok, copy.deepcopy(TEMPLATE_PROBE))
+    trained = list(prompt_ids) + list(response_ids)
+    gen_prompt = tok.apply_chat_template(TEMPLATE_PROBE[:1], add_generation_prompt=True, tokenize=False)
+    forced = forced_prefix(gen_prompt)
+    response = TEMPLATE_PROBE[1]["content"]
+    if forced and not response.startswith(forced):
+        return f"the chat template forces {forced!r} but the probe response does not start with it"
+    generated = tok(response[len(forced):], add_special_tokens=False)["input_ids"]
+    evaluated = list(tok(gen_prompt, add_special_tokens=False)["input_ids"]) + list(generated)
+    stops = _stop_ids(tok, tpl)
+    if trained[:len(evaluated)] == evaluated and len(trained) > len(evaluated) and trained[len(evaluated)] in stops:
+        return None  # tokens LlamaFactory trains after the stop token are never generated
+    return (f"LlamaFactory trains on {tok.decode(trained)!r}, evaluation conditions on and generates "
+            f"{tok.decode(evaluated)!r} followed by a stop token ({sorted(stops)})")
 
 
 def is_local_model(model: str, results_dir: str = "results") -> bool:

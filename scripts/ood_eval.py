@@ -12,4 +12,6 @@ with snakemake_job(snakemake) as log:  # noqa: F821 - injected by Snakemake
             out_csv=snakemake.output[0], backend=ood["backend"], data_files=dict(p.data_files),  # noqa: F821
             limit=ood.get("limit"), num_fewshot=ood.get("num_fewshot"),
             tensor_parallel_size=int(ood.get("tensor_parallel_size", 1)), max_model_len=spec.get("max_model_len"),
-            apply_chat_template=bool(ood.get("apply_chat_template", False)), seed=int(ood.get("seed", 0)))
+            apply_chat_template=bool(ood.get("apply_chat_template", False)), seed=int(ood.get("seed", 0)),
+            max_gen_toks=ood.get("max_gen_toks"), think_end_token=ood.get("think_end_token"),
+            system_instruction=ood.get("system_instruction"), gen_kwargs=ood.get("gen_kwargs"))
