@@ -64,6 +64,17 @@ def get_eval_model_input(wildcards):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Preflight (rule preflight in rules/sample.smk): in paper mode every GPU rule that starts the DAG takes its report as
+# input, so no GPU job is submitted before the config passed ded.preflight. The tiny world has no such job.
+# ---------------------------------------------------------------------------------------------------------------
+PREFLIGHT_REPORT = f"{R}/preflight/report.json"
+
+
+def preflight_input():
+    return [PREFLIGHT_REPORT] if config["mode"] == "paper" else []
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Teacher selection (rules/select.smk): 'selected' resolves through the checkpoint unless config names a teacher.
 # ---------------------------------------------------------------------------------------------------------------
 def selected_teacher():

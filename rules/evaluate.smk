@@ -33,6 +33,7 @@ rule evaluate:
     input:
         benchmarks=get_eval_benchmarks,
         model=get_eval_model_input,
+        preflight=preflight_input(),
     output:
         samples=f"{R}/eval/{{model}}/samples.csv",
         summary=f"{R}/eval/{{model}}/summary.csv",
@@ -86,6 +87,7 @@ rule ood_eval:
     input:
         data=lambda wc: list(ood_data_files(wc).values()),
         model=get_eval_model_input,
+        preflight=preflight_input(),
     output:
         f"{R}/eval/{{model}}/ood.csv",
     wildcard_constraints:

@@ -31,17 +31,50 @@ def sample_threads(model):
     return 4 * sample_gpus(model) if sample_gpus(model) else 1
 
 
+# Slurm allocation of a shard: 12 cores and 64 GB of host memory per GPU (an 8xH800 node's share), and a small CPU
+# job for a teacher served over HTTP (its client is threads waiting on the network).
+def sample_cpus(model):
+    return 12 * sample_gpus(model) if sample_gpus(model) else 2
+
+
+def sample_mem_mb(model):
+    return 64000 * sample_gpus(model) if sample_gpus(model) else 8000
+
+
 SAMPLED_MODELS = TEACHERS + [s for s in STUDENTS if s not in TEACHERS]
 
 
 localrules:
     merge_samples,
+    preflight,
+
+
+rule preflight:
+    """ded.preflight on the submit host (paper mode): context limits, training memory, pinned revisions, the HTTP
+    teacher's served model, OOD settings and the deployment method, before any GPU job (rules/common.smk)."""
+    input:
+        deepspeed=sorted({p["deepspeed"] for p in [train_params(m) for m in TRAINED_MODELS] if p.get("deepspeed")}),
+    output:
+        PREFLIGHT_REPORT,
+    params:
+        # what the checks read; a change reruns the preflight and, through its report, nothing else
+        checked={k: config.get(k) for k in ("mode", "teachers", "students", "seeds", "benchmarks", "sampling",
+                                           "compression", "filtering", "training", "selection", "evaluation", "ood",
+                                           "preflight", "experiments")},
+        deployment=[str(m).lower() for m in workflow.deployment_settings.deployment_method],
+    log:
+        f"{R}/logs/preflight/preflight.log",
+    conda:
+        envfile("data")
+    script:
+        "../scripts/preflight.py"
 
 
 rule sample_shard:
     input:
         seeds=f"{R}/decontam/{{domain}}.jsonl",
         model=lambda w: model_key_input(w.model),
+        preflight=preflight_input(),
     output:
         f"{R}/samples/{{model}}/{{domain}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
@@ -54,6 +87,8 @@ rule sample_shard:
         seed=config["sampling"]["seed"],
     resources:
         gpu=lambda w: sample_gpus(w.model),
+        cpus_per_task=lambda w: sample_cpus(w.model),
+        mem_mb=lambda w: sample_mem_mb(w.model),
     threads: lambda w: sample_threads(w.model)
     log:
         f"{R}/logs/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.log",

@@ -20,9 +20,11 @@ rule verify:
         f"{R}/runtime/verify/{{model}}/{{domain}}.tsv"
     threads: 1 if config["mode"] == "tiny" else 16   # tiny: one worker, so that it never waits for both cores
     resources:
-        # the judge, when configured, is loaded inside this job
-        gpu=(int(config["filtering"]["judge"].get("tensor_parallel_size") or 1)
-             if config["filtering"].get("judge", {}).get("backend") == "vllm" else 0),
+        # the judge, when configured, is loaded inside this job, and only for math answers math-verify cannot read
+        # (ded.verify.judge): code and choice samples never call it
+        gpu=lambda w: (int(config["filtering"]["judge"].get("tensor_parallel_size") or 1)
+                       if w.domain == "math" and config["filtering"].get("judge", {}).get("backend") == "vllm"
+                       else 0),
     params:
         filtering=config["filtering"],
         # only what loads the tokenizer: renaming the student in tables must not rerun verification
