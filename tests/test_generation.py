@@ -156,14 +156,21 @@ class _FakeVLLM(types.ModuleType):
         fake = self
         self.init_kwargs = None
         self.generate_calls = []
+        self.shutdowns = 0
 
         class SamplingParams:
             def __init__(self, **kwargs):
                 self.kwargs = kwargs
 
+        class EngineCore:  # vLLM 0.33: LLM.llm_engine.engine_core is the EngineCoreClient
+            def shutdown(self, timeout=None):
+                fake.shutdowns += 1
+
         class LLM:
             def __init__(self, **kwargs):
                 fake.init_kwargs = kwargs
+                self.llm_engine = types.SimpleNamespace(engine_core=EngineCore())
+                self.model_config = types.SimpleNamespace(max_model_len=kwargs.get("max_model_len"))
 
             def get_tokenizer(self):
                 return tokenizer
@@ -211,6 +218,31 @@ def test_vllm_adapter_with_fake_module(random_tiny_model, monkeypatch):
     assert flat[0].text == "<think>\nreply seed=11"  # the template's forced opening is part of the response
     greedy = backend.generate(PROMPTS[:1], SamplingParams(0.0, 0.95, 8), 1, [5])
     assert fake.generate_calls[-1][1][0].kwargs["top_p"] == 1.0 and greedy[0][0].seed == 5
+    # callers give vLLM everything they have in one call (no chunk waits for its longest tail)
+    from ded.evaluate import generate_responses
+
+    tasks = [{"id": f"t{i}", "domain": "math", "question": f"What is {i} + 1?", "answer": str(i + 1)}
+             for i in range(40)]
+    calls = len(fake.generate_calls)
+    gens = generate_responses(backend, tasks, benchmark="b", params={"temperature": 0.6, "top_p": 0.95,
+                                                                      "max_new_tokens": 16}, n=16, seed=0)
+    assert len(fake.generate_calls) == calls + 1 and len(fake.generate_calls[-1][0]) == 40 * 16
+    assert [len(g) for g in gens] == [16] * 40
+    # close() shuts the engine down (its processes hold the GPU memory), once; the backend is then unusable
+    backend.close()
+    backend.close()
+    assert fake.shutdowns == 1
+    with pytest.raises(GenerationError, match="after close"):
+        backend.generate(PROMPTS[:1], SamplingParams(0.6, 0.95, 8), 1, [1])
+
+
+def test_vllm_data_parallel_in_one_process_is_refused():
+    from ded.generation.vllm_backend import engine_kwargs
+
+    with pytest.raises(GenerationError, match="separate jobs"):
+        engine_kwargs({"model": "m"}, llm_kwargs={"data_parallel_size": 2})
+    assert engine_kwargs({"model": "m", "max_model_len": 16384, "tensor_parallel_size": 2}, seed=3) == {
+        "model": "m", "tensor_parallel_size": 2, "max_model_len": 16384, "seed": 3}
 
 
 def test_vllm_missing_is_a_clear_error(monkeypatch):
@@ -281,9 +313,14 @@ class _Server:
                 message = {"role": "assistant", "content": f"echo {prompt} seed={body['seed']} T={body['temperature']}"}
                 if prompt.startswith("reason"):
                     message = {"role": "assistant", "reasoning_content": "2 + 2 = 4", "content": "\\boxed{4}"}
-                self._send(200, {"id": "x", "object": "chat.completion", "model": body["model"],
-                                 "choices": [{"index": 0, "message": message,
-                                              "finish_reason": "length" if prompt.startswith("long") else "stop"}],
+                finish = "length" if prompt.startswith("long") else "stop"
+                if prompt.startswith("busy") and attempt == 1:
+                    finish = "insufficient_system_resource"  # DeepSeek's finish reason for an overloaded server
+                if prompt.startswith("filtered"):
+                    finish = "content_filter"
+                served = "deepseek-chat" if prompt.startswith("imposter") else body["model"]
+                self._send(200, {"id": "x", "object": "chat.completion", "model": served,
+                                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                                  "usage": {"prompt_tokens": 5, "completion_tokens": 7 + attempt}})
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -368,6 +405,45 @@ def test_openai_gives_up_after_max_retries(server, tmp_path):
         backend.generate(_msgs("down forever"), SamplingParams(0.6, 0.95, 16), 1, [1])
     assert server.attempts["down forever"] == 3 and len(sleeps) == 2
     assert sleeps[1] > sleeps[0] * 0.5  # exponential (with jitter) rather than constant
+
+
+def test_openai_caches_only_complete_answers(server, tmp_path):
+    sleeps: list[float] = []
+    backend = _openai(server, tmp_path, sleeps)
+    params = SamplingParams(0.6, 0.95, 16)
+    out = backend.generate(_msgs("busy server", "filtered prompt", "long answer"), params, 1, [1, 2, 3])
+    busy, filtered, long_ = (o[0] for o in out)
+    # a server-side cut (insufficient_system_resource) is retried like a 5xx, and the complete answer cached
+    assert busy.finish_reason == "stop" and server.attempts["busy server"] == 2 and len(sleeps) == 1
+    # any other incomplete answer is recorded failed, and never cached
+    assert filtered.finish_reason == "error" and server.attempts["filtered prompt"] == 1
+    assert long_.finish_reason == "length"
+    assert len(backend.cache) == 2
+    entries = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("*/*.json")]
+    assert {e["response"]["served_model"] for e in entries} == {"deepseek-reasoner"}
+    again = _openai(server, tmp_path, sleeps)
+    out2 = again.generate(_msgs("busy server", "filtered prompt", "long answer"), params, 1, [1, 2, 3])
+    assert (out2[0][0], out2[2][0]) == (busy, long_)  # from the cache
+    assert out2[1][0].finish_reason == "error" and out2[1][0].num_tokens == 7 + 2  # asked again (attempt 2)
+    assert server.attempts == {"busy server": 2, "filtered prompt": 2, "long answer": 1}  # only the failure again
+
+
+def test_openai_checks_the_served_model_and_ignored_sampling(server, tmp_path):
+    sleeps: list[float] = []
+    with pytest.raises(GenerationError, match="answered as 'deepseek-chat'"):
+        _openai(server, tmp_path, sleeps).generate(_msgs("imposter"), SamplingParams(0.6, 0.95, 16), 1, [1])
+    assert server.attempts["imposter"] == 1 and len(_openai(server, tmp_path, sleeps).cache) == 0  # not retried
+    ignoring = _openai(server, tmp_path, sleeps, ignores_sampling=["temperature", "top_p"])
+    with pytest.raises(GenerationError, match="ignores temperature, top_p"):
+        ignoring.generate(_msgs("hello"), SamplingParams(0.6, 0.95, 16), 1, [1])
+    assert "hello" not in server.attempts  # refused before anything was paid for
+    accepted = _openai(server, tmp_path, sleeps, ignores_sampling=["temperature"], accept_ignored_sampling=True)
+    assert accepted.generate(_msgs("hello"), SamplingParams(0.6, 0.95, 16), 1, [1])[0][0].finish_reason == "stop"
+    from ded.generation.openai_backend import ignored_sampling
+
+    assert ignored_sampling({"base_url": "https://api.deepseek.com/v1", "model_name": "deepseek-reasoner"}) == (
+        "temperature", "top_p")
+    assert ignored_sampling({"base_url": "http://localhost:8000/v1", "model_name": "deepseek-ai/DeepSeek-R1"}) == ()
 
 
 def test_retry_after_forms():

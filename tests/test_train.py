@@ -238,3 +238,51 @@ def test_llamafactory_cli_trains_a_loadable_model(random_tiny_model, tmp_path):
     ids = tok(RESPONSE, return_tensors="pt").input_ids
     with torch.no_grad():
         assert torch.isfinite(model(ids).logits).all()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The template check on a DeepSeek-R1-distill tokenizer (its generation prompt ends after <think>)
+# ---------------------------------------------------------------------------------------------------------------
+DS_SPECIALS = ["<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"]
+
+
+@pytest.fixture(scope="module")
+def ds_r1_distill_tokenizer(tmp_path_factory):
+    """A byte-level BPE with DS-R1-distill's special tokens and its chat template (tests/fixtures)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    out = tmp_path_factory.mktemp("ds_r1_distill_tokenizer")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=DS_SPECIALS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(["What is 2 + 3? Add them: 2 + 3 = 5. The answer is 5."] * 20, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=DS_SPECIALS[0], eos_token=DS_SPECIALS[1],
+                                   pad_token=DS_SPECIALS[1], additional_special_tokens=DS_SPECIALS[2:])
+    fast.chat_template = (ROOT / "tests" / "fixtures" / "ds_r1_distill_chat_template.jinja").read_text().strip()
+    fast.save_pretrained(out)
+    return out
+
+
+def test_template_check_compares_trained_sequences_for_a_template_that_opens_think(ds_r1_distill_tokenizer):
+    from llamafactory.data.template import TEMPLATES
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(ds_r1_distill_tokenizer)
+    gen_prompt = tok.apply_chat_template(train.TEMPLATE_PROBE[:1], add_generation_prompt=True, tokenize=False)
+    assert gen_prompt.endswith("<｜Assistant｜><think>\n")
+    prompt_ids, _ = TEMPLATES["deepseekr1"].encode_oneturn(tok, [dict(m) for m in train.TEMPLATE_PROBE])
+    # the prompts differ as strings (what the old check compared): LlamaFactory's ends before <think>
+    assert tok.decode(prompt_ids).endswith("<｜Assistant｜>") and tok.decode(prompt_ids) != gen_prompt
+    # ... but the trained token sequence is what evaluation conditions on and generates, then the stop token
+    assert train.check_template(str(ds_r1_distill_tokenizer), "deepseekr1", None) is None
+    mismatch = train.check_template(str(ds_r1_distill_tokenizer), "qwen", None)
+    assert mismatch is not None and "LlamaFactory trains on" in mismatch
+
+
+def test_liger_kernel_is_passed_to_llamafactory_only_when_asked():
+    kwargs = dict(model="m", revision=None, dataset_dir="d", output_dir="o", student="ds32b", mode="paper")
+    assert "enable_liger_kernel" not in train.build_train_config(PAPER, **kwargs)
+    assert train.build_train_config({**PAPER, "enable_liger_kernel": True}, **kwargs)["enable_liger_kernel"] is True
