@@ -43,7 +43,9 @@ def eval_model_spec(config: dict, model: str, results_dir: str | None = None) ->
     """The generation spec (ded.generation.load_backend) of an evaluated model name.
 
     base_<student>: the student's own entry, untouched. An experiment or select_<teacher>: the trained folder
-    R/models/<model>, with evaluation.backend (null: the student's backend) and evaluation.tensor_parallel_size.
+    R/models/<model>, with evaluation.backend (null: the student's backend) and evaluation.tensor_parallel_size, and
+    the student's own max_model_len and sampling block: a fine-tuned model keeps its base's config.json, so its
+    context limit is the base's (Qwen2.5-32B-Instruct 32768, phi-4 16384; ded preflight checks them).
     """
     from ded import config as dedcfg
 

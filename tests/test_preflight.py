@@ -209,3 +209,28 @@ def test_the_tiny_world_dag_has_no_preflight_job():
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "preflight" not in proc.stdout and "sample_shard" in proc.stdout
+
+
+def test_ood_model_arguments_are_lm_evals_own_names():
+    """The reasoning-model settings reach lm-eval 0.4.13 under the names its vllm model and simple_evaluate take
+    (read from its source: importing lm_eval.models.vllm_causallms needs vllm, which is not installed here)."""
+    import inspect
+
+    import lm_eval
+    from lm_eval import evaluator
+
+    from ded import ood
+
+    args = ood.model_args("vllm", "results/models/m", tensor_parallel_size=2, max_model_len=40960,
+                          max_gen_toks=32768, think_end_token="</think>")
+    assert args == {"pretrained": "results/models/m", "dtype": "bfloat16", "tensor_parallel_size": 2,
+                    "gpu_memory_utilization": 0.9, "max_model_len": 40960, "max_gen_toks": 32768,
+                    "think_end_token": "</think>"}
+    source = (Path(lm_eval.__file__).parent / "models" / "vllm_causallms.py").read_text()
+    init = source[source.index("def __init__"):source.index("super().__init__()")]
+    # gpu_memory_utilization is not lm-eval's: its **kwargs go on to vllm.LLM, whose 0.33 signature has it
+    for name in set(args) - {"pretrained", "gpu_memory_utilization"}:
+        assert f"{name}:" in init, name
+    assert "self.model_args.update(kwargs)" in source
+    sig = inspect.signature(evaluator.simple_evaluate).parameters
+    assert {"apply_chat_template", "system_instruction", "gen_kwargs"} <= set(sig)
