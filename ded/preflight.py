@@ -18,7 +18,9 @@ takes as input, and it runs on its own. Each problem names the config key and th
 - revisions: every hub id (models and datasets) pinned to a 40-hex commit.
 - endpoint: an OpenAI-compatible teacher names the model it is (not a provider alias that moves to newer models),
   and does not ignore the sampling parameters the config asks for; with --online its /models list is asked.
-- ood: generation settings for reasoning models (chat template, long max_gen_toks, think-end stripping).
+- ood: generation settings for reasoning models (chat template, long max_gen_toks, think-end stripping); with
+  --online, that each harness task's dataset loads with datasets 4.0 (which runs no loading scripts: a repository
+  with a script and no data files, as cmmlu's was, fails).
 - deployment: paper mode runs its GPU rules in the envs/*.yaml conda environments (--sdm conda).
 
 config.json is read from the model's local folder, from --model-configs DIR (DIR/<org>--<name>/config.json), from
@@ -51,6 +53,30 @@ ROPE_TYPES_WITHOUT_FACTOR = {"su", "longrope", "llama3", "yarn", "deepseek_yarn"
 MOVING_ALIASES = {"deepseek-reasoner", "deepseek-chat"}
 # Device memory of the GPU models the Slurm profile may request (GB as vendors state it, used as GiB: a margin)
 GPU_MEMORY_GB = {"h800": 80, "h100": 80, "a100": 80, "h200": 141, "a800": 80, "l40s": 48}
+DATA_SUFFIXES = (".parquet", ".json", ".jsonl", ".csv", ".tsv", ".arrow", ".txt", ".json.gz", ".jsonl.gz")
+
+
+def loads_without_script(files: Iterable[str]) -> bool:
+    """Whether datasets >= 4 can load a hub dataset repository with these files: it has data files of a format
+    datasets reads itself, or no loading script at all (datasets 4.0 removed script support)."""
+    files = list(files)
+    has_data = any(f.lower().endswith(DATA_SUFFIXES) for f in files if not f.startswith("."))
+    has_script = any(f.endswith(".py") and "/" not in f for f in files)
+    return has_data or not has_script
+
+
+def harness_dataset_paths(task: str) -> set[str]:
+    """Hub datasets an lm-evaluation-harness task or group reads (the dataset_path of the YAMLs in its folder)."""
+    import lm_eval
+
+    root = Path(lm_eval.__file__).parent / "tasks"
+    named = re.compile(rf"^(task|group):\s*{re.escape(task)}\s*$", re.M)
+    folders = {y.parent for y in root.rglob("*.yaml") if named.search(y.read_text(errors="ignore"))}
+    paths = set()
+    for folder in folders:
+        for y in folder.glob("*yaml"):  # _default_template_yaml has no suffix
+            paths.update(re.findall(r"^dataset_path:\s*(\S+)", y.read_text(errors="ignore"), re.M))
+    return paths
 
 
 @dataclass
@@ -253,7 +279,8 @@ def _model_key(config: dict, name: str) -> str:
 class Preflight:
     def __init__(self, config: dict, *, search_dirs: Iterable[str] = (), download: bool = False,
                  online: bool = False, gpu_model: str | None = None, deployment: Iterable[str] | None = None,
-                 http_get: Callable[[str, dict], dict] | None = None):
+                 http_get: Callable[[str, dict], dict] | None = None,
+                 list_dataset_files: Callable[[str], list[str]] | None = None):
         self.config = config
         self.search_dirs = list(search_dirs)
         self.download = download
@@ -261,6 +288,7 @@ class Preflight:
         self.gpu_model = gpu_model
         self.deployment = None if deployment is None else {str(d).lower() for d in deployment}
         self.http_get = http_get
+        self.list_dataset_files = list_dataset_files
         self.report = Report()
         self._configs: dict[tuple[str, str | None], tuple[dict | None, str]] = {}
         self.results_dir = config.get("results_dir", "results")
@@ -509,6 +537,33 @@ class Preflight:
             self.report.add("error", "ood", "ood.max_gen_toks", f"{ood.get('max_gen_toks') or 256} tokens cut "
                             f"reasoning models short (their training responses run to {need}): set "
                             f"ood.max_gen_toks: {need} or more")
+        if self.online:
+            self._check_ood_datasets(ood.get("tasks") or [])
+
+    def _check_ood_datasets(self, tasks: list[str]) -> None:
+        lister = self.list_dataset_files
+        if lister is None:
+            from huggingface_hub import HfApi
+
+            def lister(repo):
+                return HfApi().list_repo_files(repo, repo_type="dataset")
+        for task in tasks:
+            try:
+                paths = harness_dataset_paths(task)
+            except ImportError:
+                self.report.add("warning", "ood", "ood.tasks", "lm_eval is not installed here: dataset loading "
+                                "unchecked (run ded preflight --online in the sampling environment)")
+                return
+            for path in sorted(paths):
+                try:
+                    files = lister(path)
+                except Exception as exc:
+                    self.report.add("warning", "ood", "ood.tasks", f"{task}: cannot list {path} ({exc})")
+                    continue
+                if not loads_without_script(files):
+                    self.report.add("error", "ood", "ood.tasks",
+                                    f"{task} reads {path}, which has a loading script and no data files: datasets "
+                                    "4.0 (envs/sampling.yaml) cannot load it; drop the task or use a converted copy")
 
     # -- deployment ------------------------------------------------------------------------------------------------
     def check_deployment(self) -> None:

@@ -145,10 +145,11 @@ def test_defect_2_a_provider_alias_that_ignores_sampling(paper):
 
 
 def test_endpoint_models_list_online(paper):
+    files = {"list_dataset_files": lambda repo: ["data/test.parquet"]}
     served = {"data": [{"id": "deepseek-ai/DeepSeek-R1"}]}
-    assert errors(check(paper, online=True, http_get=lambda url, headers: served)) == {}
+    assert errors(check(paper, online=True, http_get=lambda url, headers: served, **files)) == {}
     other = {"data": [{"id": "Qwen/QwQ-32B"}]}
-    found = errors(check(paper, online=True, http_get=lambda url, headers: other))
+    found = errors(check(paper, online=True, http_get=lambda url, headers: other, **files))
     assert "serves ['Qwen/QwQ-32B']" in found["teachers.deepseek_r1.endpoint.model_name"]
 
 
@@ -234,3 +235,16 @@ def test_ood_model_arguments_are_lm_evals_own_names():
     assert "self.model_args.update(kwargs)" in source
     sig = inspect.signature(evaluator.simple_evaluate).parameters
     assert {"apply_chat_template", "system_instruction", "gen_kwargs"} <= set(sig)
+
+
+def test_ood_datasets_that_only_have_a_loading_script(paper):
+    assert preflight.loads_without_script(["README.md", "data/test-00000-of-00001.parquet", "loader.py"])
+    assert not preflight.loads_without_script(["README.md", "cmmlu.py", "cmmlu_v1_0_1.zip"])
+    assert preflight.loads_without_script(["README.md"])
+    # which hub datasets the harness's tasks read (lm-eval 0.4.13's task YAMLs)
+    assert preflight.harness_dataset_paths("cmmlu") == {"haonan-li/cmmlu"}
+    assert preflight.harness_dataset_paths("ceval-valid") == {"ceval/ceval-exam"}
+    listing = {"haonan-li/cmmlu": ["cmmlu.py", "cmmlu_v1_0_1.zip"]}
+    found = errors(check(paper, online=True, http_get=lambda url, headers: {"data": [{"id": "deepseek-ai/DeepSeek-R1"}]},
+                         list_dataset_files=lambda repo: listing.get(repo, ["data/test.parquet"])))
+    assert "cmmlu reads haonan-li/cmmlu" in found["ood.tasks"]
