@@ -71,7 +71,9 @@ PREFLIGHT_REPORT = f"{R}/preflight/report.json"
 
 
 def preflight_input():
-    return [PREFLIGHT_REPORT] if config["mode"] == "paper" else []
+    """ancient(): the report gates the jobs but is never a reason to rerun them (a config change reruns the preflight,
+    whose newer report would otherwise make every sample and evaluation out of date)."""
+    return [ancient(PREFLIGHT_REPORT)] if config["mode"] == "paper" else []
 
 
 # ---------------------------------------------------------------------------------------------------------------
