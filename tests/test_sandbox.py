@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ded.verify.codecheck import check_code, outputs_match, tokens_match
-from ded.verify.sandbox import UID_BASE, capabilities, run_python
+from ded.verify.sandbox import UID_BASE, Sandbox, capabilities, run_python
 
 LIMITS = dict(time_limit_s=1, memory_mb=256)
 
@@ -33,6 +33,8 @@ def isolated(caps):
 
 
 def processes_of(uid: int) -> list[int]:
+    """Processes running as `uid` (real and effective: the reaper of a live Sandbox has that real uid, but root's
+    effective one)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -42,7 +44,7 @@ def processes_of(uid: int) -> list[int]:
         except OSError:
             continue
         for line in status.splitlines():
-            if line.startswith("Uid:") and int(line.split()[1]) == uid:
+            if line.startswith("Uid:") and int(line.split()[1]) == int(line.split()[2]) == uid:
                 pids.append(int(entry.name))
     return pids
 
@@ -83,8 +85,9 @@ def test_clean_environment_own_folder_and_identity(isolated):
     assert info["uid"] == res.uid and info["uid"] >= UID_BASE
     assert info["files"] == ["scratch.txt", "solution.py"]
     assert info["pid"] == 2                      # PID namespace: pid 1 is the sandbox's reaper
-    assert os.path.basename(info["cwd"]).startswith("ded-sbx-")
-    assert not os.path.exists(info["cwd"])       # the folder is removed after the run
+    assert os.path.basename(info["cwd"]) == "run-0"          # each run has its own folder in the Sandbox's
+    assert os.path.basename(os.path.dirname(info["cwd"])).startswith("ded-sbx-")
+    assert not os.path.exists(os.path.dirname(info["cwd"]))  # all of it is removed afterwards
 
 
 def test_infinite_loop_times_out_on_cpu(caps):
@@ -235,3 +238,87 @@ def test_tracebacks_do_not_name_the_random_sandbox_folder():
     assert first.status == "runtime_error"
     assert SANDBOX_DIR_PLACEHOLDER in first.stderr_tail() and "ded-sbx-" not in first.stderr_tail()
     assert first.stderr == second.stderr
+
+
+# --- many runs in one Sandbox (all tests of one response) ---------------------------------------------------------
+def test_runs_of_one_sandbox_leave_nothing_to_the_next(isolated):
+    # each run reports what it finds, then leaves a file, a SysV shared-memory segment and a daemon that left its
+    # process group; the next run of the same Sandbox must find none of them
+    src = ("import ctypes, os, time\n"
+           "segments = len(open('/proc/sysvipc/shm').read().splitlines()[1:])\n"
+           "print(segments, sorted(os.listdir('.')), flush=True)\n"
+           "open('left.txt', 'w').write('x')\n"
+           "assert ctypes.CDLL(None).shmget(0, 4096, 0o1600) >= 0\n"      # IPC_PRIVATE, IPC_CREAT | 0600
+           "if os.fork() == 0:\n"
+           "    os.setsid()\n"
+           "    time.sleep(60)\n")
+    with Sandbox(src) as box:
+        first = box.run(b"", **LIMITS)
+        assert processes_of(box.uid) == []              # the daemon was killed before the run reported
+        second = box.run(b"", **LIMITS)
+        assert box.uid == first.uid == second.uid and first.uid >= UID_BASE
+    assert first.status == second.status == "ok", (first, second)
+    assert first.stdout == second.stdout == b"0 ['solution.py']\n"
+    assert_nothing_left(second)
+
+
+def test_program_has_only_stdio_and_cannot_raise_its_limits(caps):
+    src = ("import os, resource\n"
+           "fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\n"
+           "limits = [resource.getrlimit(getattr(resource, n)) for n in ('RLIMIT_AS', 'RLIMIT_NPROC', 'RLIMIT_CPU')]\n"
+           "try:\n"
+           "    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n"
+           "    raised = True\n"
+           "except ValueError:\n"
+           "    raised = False\n"
+           "print(fds[:3], len(fds), limits, raised)\n")
+    res = run_python(src, b"", time_limit_s=1, memory_mb=256, nproc=32)
+    assert res.status == "ok", res
+    # 0, 1, 2 and the descriptor listdir itself opens: no pipe of the sandbox reaches the program
+    assert res.stdout == (f"[0, 1, 2] 4 [({256 << 20}, {256 << 20}), (32, 32), (1, 2)] False\n").encode()
+
+
+def test_program_cannot_kill_the_reaper(isolated):
+    src = ("import os, signal\n"
+           "for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):\n"
+           "    os.kill(1, sig)\n"
+           "print('still here')\n")
+    with Sandbox(src) as box:
+        runs = [box.run(b"", **LIMITS) for _ in range(2)]
+    assert [r.status for r in runs] == ["ok", "ok"] and all(r.stdout == b"still here\n" for r in runs), runs
+
+
+def test_a_timeout_does_not_end_the_sandbox(caps):
+    with Sandbox("import sys, time\nif sys.stdin.read() == 'sleep':\n    time.sleep(60)\nprint('done')\n") as box:
+        slow = box.run("sleep", time_limit_s=1, memory_mb=256, wall_limit_s=1.5)
+        fast = box.run("go", time_limit_s=1, memory_mb=256)
+    assert slow.status == "timeout" and "wall" in slow.message
+    assert fast.status == "ok" and fast.stdout == b"done\n"
+    assert_nothing_left(fast)
+
+
+def test_interactive_run_talks_through_its_stdio(caps):
+    echo = ("import os\n"
+            "def read(n):\n"
+            "    data = b''\n"
+            "    while len(data) < n:\n"
+            "        chunk = os.read(0, n - len(data))\n"
+            "        if not chunk:\n"
+            "            return None\n"
+            "        data += chunk\n"
+            "    return data\n"
+            "while True:\n"
+            "    head = read(4)\n"
+            "    if head is None:\n"
+            "        break\n"
+            "    body = read(int.from_bytes(head, 'big')).upper()\n"
+            "    os.write(1, len(body).to_bytes(4, 'big') + body)\n")
+    with Sandbox(echo, interactive=True) as box:
+        channel = box.start(time_limit_s=5, memory_mb=256)
+        replies = []
+        for word in (b"abc", b"x" * 300_000):                 # larger than a pipe's buffer
+            assert channel.send(word, timeout_s=30)
+            replies.append(channel.recv(timeout_s=30))
+        res = channel.finish()
+    assert replies == [b"ABC", b"X" * 300_000]
+    assert res.status == "ok", res

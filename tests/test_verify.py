@@ -1,9 +1,15 @@
-"""Verification (ded.verify): answer extraction, the three checks, the judge, the worker pool's hard deadline, and
-the stage on good and bad input files."""
+"""Verification (ded.verify): answer extraction, the three checks, the judge, the worker pool's hard deadline, the
+stage on good and bad input files, and fidelity to the reference graders: math answers in several \\boxed{} (and
+MATH-500 reference solutions and perturbed gold answers), GPQA letters, LiveCodeBench's own grading rules."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +20,8 @@ from ded.io import DataError, read_jsonl, write_jsonl
 from ded.seeds.schema import make_task
 from ded.verify import (answer_region, check_format, count_tokens, extract_choice, is_correct, is_correct_many,
                         last_boxed, last_code_block, length_verdict, verify_response)
+from ded.verify.codecheck import check_code
+from ded.verify.mathcheck import check_math
 from ded.verify.pool import Job, WorkerPool
 from ded.verify.stage import verify_file
 
@@ -55,6 +63,33 @@ def test_extract_choice_and_code_block():
     assert last_code_block(text) == "print(2)\n"
     assert last_code_block(response("```\nprint(3)\n```")) == "print(3)\n"
     assert last_code_block("<think>```python\nprint(0)\n```</think>\n\nno code") is None
+
+
+@pytest.mark.parametrize("text,letters,expected", [
+    ("The answer is a bit subtle.", "ABCD", None),                  # a word, not a letter (any case used to match)
+    ("The answer is: I would pick (B).", "ABCD", "B"),              # "I" used to be taken
+    ("The answer is: I would pick (B).", "ABCDEFGHIJ", "B"),        # even when I is an option: the pronoun
+    ("The answer is I", "ABCDEFGHIJ", "I"),
+    ("answer: d", "ABCD", None),                                    # lowercase: not announced as a letter
+    ("The answer is E", "ABCD", None),                              # not an option
+    ("The answer is B because it fits.", "ABCD", "B"),
+    ("Answer: **C**", "ABCD", "C"),
+    ("Answer:\n\n(B) 42", "ABCD", "B"),
+    ("So option (D) is right", "ABCD", "D"),
+    ("The options are (A) and (B); the answer is C.", "ABCD", "C"),  # the last announcement
+    ("The answer is 42, which is option B", "ABCD", "B"),
+    ("Answer: None of the options", "ABCD", None),
+    ("\\boxed{b}", "ABCD", "B"),                                    # in a box a lone letter is a letter
+    ("\\boxed{E}", "ABCD", None),
+])
+def test_choice_letters_only_as_letters(text, letters, expected):
+    assert extract_choice(response(text), letters) == expected
+
+
+def test_choice_task_letters_come_from_its_options():
+    ten = dict(CHOICE, answer="I", meta={"options": {c: str(i) for i, c in enumerate("ABCDEFGHIJ")}})
+    assert is_correct(ten, response("The answer is I"), filtering=FILTERING)["ok"] is True
+    assert is_correct(CHOICE, response("The answer is I"), filtering=FILTERING)["reason"] == "no_answer"
 
 
 # --- format and length -------------------------------------------------------------------------------------------
@@ -102,6 +137,85 @@ def test_math_verdicts():
     # a boxed answer in the reasoning does not count
     assert verdict("<think>\\boxed{1/2}</think>\n\nI give up.")["reason"] == "no_answer"
     assert verdict(response("\\boxed{\\text{half of it}\\weird}"))["reason"] == "unparseable"
+
+
+# Answers in several \\boxed{} (cases of the kind seen in real responses): math-verify reads the whole answer part
+# (the project used to compare only the last box, so every `ok` case here failed); hedged or incomplete answer sets
+# stay wrong, and reasoning-only boxes still do not count.
+@pytest.mark.parametrize("gold,answer,ok", [
+    ("(2, 2), (6, 2)", "So the solutions are \\boxed{(2, 2)} and \\boxed{(6, 2)}.", True),
+    ("1, 2, 3", "The values are \\boxed{1}, \\boxed{2}, \\boxed{3}.", True),
+    ("k = 45, n = 2", "Thus \\boxed{k = 45} \\quad \\text{and} \\quad \\boxed{n = 2}", True),
+    ("45, 2", "Thus \\boxed{k = 45} \\quad \\text{and} \\quad \\boxed{n = 2}", True),
+    ("\\frac{1}{2}", "First I thought \\boxed{3}. That is wrong: the answer is \\boxed{\\frac12}.", True),
+    ("\\frac{1}{2}", "The answer is $\\frac{1}{2}$.", True),                     # no box at all
+    ("(2, 2), (6, 2)", "\\boxed{(2, 2)} and \\boxed{(6, 3)}", False),
+    ("1, 2, 3", "\\boxed{1}, \\boxed{2}", False),                                 # one missing
+    ("3", "It is one of \\boxed{1}, \\boxed{2}, \\boxed{3}.", False),            # hedging over three
+    ("k = 45, n = 2", "\\boxed{k = 45} \\quad \\text{and} \\quad \\boxed{n = 3}", False),
+])
+def test_math_answers_in_several_boxes(gold, answer, ok):
+    verdict = check_math(gold, response(answer), timeout_s=5)
+    assert verdict["ok"] is ok, verdict
+    assert verdict["reason"] == ("equal" if ok else "not_equal")
+
+
+def test_math_boxes_in_the_reasoning_do_not_count():
+    assert check_math("7", "<think>so \\boxed{7}</think>\n\nI give up.", timeout_s=5)["reason"] == "no_answer"
+    assert check_math("7", "<think>so \\boxed{7}</think>\n\n", timeout_s=5)["reason"] == "no_answer"
+    assert check_math("7", "<think>\\boxed{7}</think>\n\nThe answer is $8$.", timeout_s=5)["reason"] == "not_equal"
+
+
+_INTEGER = re.compile(r"\d+")
+
+
+def value_integers(answer: str) -> list[re.Match]:
+    """The integers of a LaTeX answer that carry its value: not a number base (`52_8`, `4210_{5}`) and not the power
+    of a unit (`\\mbox{ cm}^2`), which math-verify (like the old last-box checker) rightly ignores."""
+    out = []
+    for m in _INTEGER.finditer(answer):
+        before = answer[:m.start()]
+        if before.endswith(("_", "_{")) or re.search(r"\\(?:mbox|text)\{[^{}]*\}\^$", before):
+            continue
+        out.append(m)
+    return out
+
+
+def perturbed(answer: str) -> list[str]:
+    """The answer with each value integer changed (+1), one at a time, and with all of them changed."""
+    found = value_integers(answer)
+    out = [answer[:m.start()] + str(int(m.group()) + 1) + answer[m.end():] for m in found]
+    if len(found) > 1:
+        pieces, last = [], 0
+        for m in found:
+            pieces += [answer[last:m.start()], str(int(m.group()) + 1)]
+            last = m.end()
+        out.append("".join(pieces) + answer[last:])
+    return out
+
+
+def with_last_box(solution: str, content: str) -> str:
+    from ded.seeds.answers import brace_group_end
+
+    start = solution.index("{", solution.rfind("\\boxed"))
+    return solution[:start + 1] + content + solution[brace_group_end(solution, start) - 1:]
+
+
+def test_math500_reference_solutions_verify_and_perturbed_golds_fail(shared_data):
+    rows = [json.loads(line) for line in (shared_data / "math500.jsonl").read_text().splitlines()]
+    assert len(rows) == 500
+    wrong = [r["unique_id"] for r in rows
+             if not check_math(r["answer"], response(r["solution"]), timeout_s=5)["ok"]]
+    assert wrong == []                        # the whole reference solution is the answer part: all 500 verify
+    accepted, variants = [], 0
+    for r in rows:
+        for answer in perturbed(r["answer"]):
+            variants += 1
+            verdict = check_math(r["answer"], response(with_last_box(r["solution"], answer)), timeout_s=5)
+            if verdict["ok"] or verdict["reason"] != "not_equal":
+                accepted.append((r["unique_id"], r["answer"], answer, verdict["reason"]))
+    assert variants > 750                     # 489 of the 500 answers have integers
+    assert accepted == []
 
 
 def test_math_parser_hang_gets_timeout_in_main_thread():
@@ -180,6 +294,221 @@ def test_judge_decides_unparseable_answers_only():
                                workers=1, judge=many)
     assert [v["reason"] for v in verdicts] == ["judge_unclear", "equal", "judge_unclear"]
     assert len(many.calls) == 1 and len(many.calls[0][0]) == 2   # one batched call
+
+
+# --- LiveCodeBench's own grading rules -----------------------------------------------------------------------------
+# A transcription of the rules of LiveCodeBench's lcb_runner/evaluation/testing_util.py (its prelude and recursion
+# limit, call-based `==` on the returned value, stdin line/Decimal comparison, main-guard unwrapping and function
+# wrapping, SystemExit, open() and sys.stdin mocked, a per-test alarm), written independently of ded.verify's grader,
+# run outside the sandbox on trusted constructed programs (stdin /dev/null, as in its worker processes). It prints
+# one JSON line per test: true, false, or the error, stopping at the first failure.
+LCB_REFERENCE = r'''
+import ast
+import json
+import signal
+import sys
+from decimal import Decimal
+from io import StringIO
+from types import ModuleType
+from unittest.mock import mock_open, patch
+
+sys.set_int_max_str_digits(50000)
+MODULES = ["string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random", "statistics",
+           "itertools", "functools", "operator", "io", "sys", "json", "builtins", "typing"]
+HEADER = "".join("from %s import *\n" % m for m in MODULES)
+HEADER += "".join("import %s\n" % m for m in MODULES if m not in ("builtins", "typing"))
+HEADER += "sys.setrecursionlimit(50000)\n"
+
+
+class Alarm(Exception):
+    pass
+
+
+def ring(*_):
+    raise Alarm
+
+
+def as_module(text):
+    mod = ModuleType("tmp_sol", "")
+    exec(text, mod.__dict__)
+    return mod.Solution() if "class Solution" in text else mod
+
+
+def stdin_program(code):
+    try:
+        tree = ast.parse(code)
+        tail = tree.body[-1]
+        if isinstance(tail, ast.If) and ast.unparse(tail.test).strip() == "__name__ == '__main__'":
+            code = ast.unparse(tree.body[:-1]) + "\n" + ast.unparse(tail.body)
+    except Exception:
+        pass
+    try:
+        tree = ast.parse(code)
+        hoisted = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+        rest = [s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+        fn = ast.FunctionDef(name="wrapped_function", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
+                             kw_defaults=[], defaults=[]), body=rest, decorator_list=[], lineno=-1)
+        return HEADER + "\n" + ast.unparse(hoisted) + "\n" + ast.unparse(fn)
+    except Exception:
+        return code
+
+
+def lines(text):
+    return [x.strip() for x in text.strip().split("\n")]
+
+
+def same_line(a, b):
+    if a == b:
+        return True
+    try:
+        return [Decimal(t) for t in a.split()] == [Decimal(t) for t in b.split()]
+    except Exception:
+        return False
+
+
+def main():
+    job = json.load(open(sys.argv[1]))
+    signal.signal(signal.SIGALRM, ring)
+    t = job["timeout"]
+    try:
+        signal.alarm(t)
+        if job["fn_name"]:
+            obj = as_module(HEADER + "\n\n" + job["code"])
+            target = getattr(obj, job["fn_name"])
+        else:
+            obj = as_module(stdin_program(job["code"]))
+            target = getattr(obj, "wrapped_function")
+        signal.alarm(0)
+    except BaseException as e:
+        print(json.dumps("compile: %r" % e)); return
+    for inp, out in zip(job["inputs"], job["outputs"]):
+        try:
+            signal.alarm(t)
+            if job["fn_name"]:
+                got = target(*[json.loads(x) for x in inp.split("\n")])
+                signal.alarm(0)
+                if isinstance(got, tuple):
+                    got = list(got)
+                ok = got == json.loads(out)
+            else:
+                buf = StringIO()
+                real = sys.stdout
+                sys.stdout = buf
+                try:
+                    with patch("builtins.open", mock_open(read_data=inp)), patch("sys.stdin", StringIO(inp)):
+                        try:
+                            target()
+                        except SystemExit:
+                            pass
+                finally:
+                    sys.stdout = real
+                signal.alarm(0)
+                a, b = lines(buf.getvalue()), lines(out)
+                ok = len(a) == len(b) and all(same_line(x, y) for x, y in zip(a, b))
+        except BaseException as e:
+            signal.alarm(0)
+            print(json.dumps("error: %r" % e)); return
+        print(json.dumps(bool(ok)))
+        if not ok:
+            return
+
+
+main()
+'''
+
+
+def lcb_reference(code: str, tests: list[dict], fn_name: str | None, tmp_path, timeout: int = 2) -> bool:
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"code": code, "inputs": [t["input"] for t in tests],
+                               "outputs": [t["output"] for t in tests], "fn_name": fn_name, "timeout": timeout}))
+    script = tmp_path / "reference.py"
+    script.write_text(LCB_REFERENCE)
+    python = shutil.which("python3", path="/usr/bin") or sys.executable
+    done = subprocess.run([python, str(script), str(job)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120, check=True)
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    return len(results) == len(tests) and all(r is True for r in results)
+
+
+def solution(signature_and_body: str) -> str:
+    return "class Solution:\n    def f(self, " + signature_and_body
+
+
+DOWN = "def down(k):\n    return 0 if k == 0 else 1 + down(k - 1)\n"
+# (name, mode, program, inputs, outputs, LiveCodeBench's verdict by its rules)
+LCB_CASES = [
+    ("call_recursive_deep", "call", solution("n):\n        def down(k):\n"
+                                             "            return 0 if k == 0 else 1 + down(k - 1)\n"
+                                             "        return down(n)\n"), ["20000"], ["20000"], True),
+    ("call_float_exact_miss", "call", solution("x):\n        return 0.1 + 0.2\n"), ["0"], ["0.3"], False),
+    ("call_float_exact_hit", "call", solution("x):\n        return x / 2\n"), ["1"], ["0.5"], True),
+    ("call_tuple_is_list", "call", solution("x):\n        return (x, x + 1)\n"), ["1"], ["[1, 2]"], True),
+    ("call_nested_tuple", "call", solution("x):\n        return [(x, x + 1)]\n"), ["1"], ["[[1, 2]]"], False),
+    ("call_wrong_type_str", "call", solution("x):\n        return str(x)\n"), ["3"], ["3"], False),
+    ("call_bool_equals_int", "call", solution("x):\n        return x == 1\n"), ["1"], ["1"], True),
+    ("call_float_equals_int", "call", solution("x):\n        return float(x)\n"), ["3"], ["3"], True),
+    ("call_int_dict_keys", "call", solution("x):\n        return {x: 1}\n"), ["3"], ['{"3": 1}'], False),
+    ("call_set_vs_list", "call", solution("x):\n        return {x}\n"), ["1"], ["[1]"], False),
+    ("call_prelude_names", "call", solution("nums):\n        return list(accumulate(nums))\n"), ["[1, 2, 3]"],
+     ["[1, 3, 6]"], True),
+    ("call_shared_instance", "call",
+     solution("x):\n        self.n = getattr(self, 'n', 0) + 1\n        return x + self.n - 1\n"), ["5", "7"],
+     ["5", "7"], False),
+    ("call_two_args", "call", solution("a, b):\n        return sorted(a)[:b]\n"), ["[3, 1, 2]\n2"], ["[1, 2]"], True),
+    ("call_timeout", "call", solution("x):\n        while True:\n            pass\n"), ["1"], ["1"], False),
+    ("call_missing_method", "call", "class Solution:\n    def g(self, x):\n        return x\n", ["1"], ["1"], False),
+    ("stdin_recursive_deep", "stdin", DOWN + "print(down(int(input())))\n", ["10000"], ["10000"], True),
+    ("stdin_decimal_equal", "stdin", "print('0.50', 2)\n", [""], ["0.5 2.0"], True),
+    ("stdin_decimal_differs", "stdin", "print(1/3)\n", [""], ["0.3333"], False),
+    ("stdin_list_output", "stdin", "print([1, 2])\n", [""], ["[1, 2]"], True),
+    ("stdin_trailing_blank_lines", "stdin", "print(1)\nprint()\nprint()\n", [""], ["1\n"], True),
+    ("stdin_extra_line", "stdin", "print(1)\nprint()\nprint(2)\n", [""], ["1\n2"], False),
+    ("stdin_exit_midway", "stdin", "print(int(input()) * 2)\nexit()\nprint('never')\n", ["4"], ["8"], True),
+    ("stdin_main_guard", "stdin", "def main():\n    print(input()[::-1])\n\nif __name__ == \"__main__\":\n    main()\n",
+     ["abc", "xy"], ["cba", "yx"], True),
+    ("stdin_reversed_guard", "stdin", "def main():\n    print(input())\n\nif '__main__' == __name__:\n    main()\n",
+     ["abc"], ["abc"], False),
+    ("stdin_global_statement", "stdin", "cnt = 0\ndef bump():\n    global cnt\n    cnt += 1\nbump()\nprint(cnt)\n",
+     [""], ["1"], False),
+    ("stdin_buffer_read", "stdin", "import sys\nprint(sum(map(int, sys.stdin.buffer.read().split())))\n", ["1 2"],
+     ["3"], False),
+    ("stdin_open_zero", "stdin", "print(sum(map(int, open(0).read().split())))\n", ["1 2"], ["3"], False),
+    ("stdin_iterate_lines", "stdin", "import sys\nprint(sum(int(line) for line in sys.stdin))\n", ["1\n2\n3\n"],
+     ["6"], True),
+    ("stdin_big_int", "stdin", "print(10 ** 5000)\n", [""], ["1" + "0" * 5000], True),
+    ("stdin_runtime_error", "stdin", "print(1 // 0)\n", [""], ["0"], False),
+    ("stdin_wrong_second_test", "stdin", "n = int(input())\nprint(n * n if n < 3 else n)\n", ["2", "4"],
+     ["4", "16"], False),
+]
+
+
+@pytest.mark.parametrize("name,mode,code,inputs,outputs,expected", LCB_CASES, ids=[c[0] for c in LCB_CASES])
+def test_livecodebench_verdicts_match_its_own_rules(name, mode, code, inputs, outputs, expected, tmp_path):
+    tests = [{"input": i, "output": o} for i, o in zip(inputs, outputs)]
+    task = make_task(id=f"lcb-{name}", domain="code", question="q", source="livecodebench", source_index=0,
+                     tests=tests, meta={"testtype": "functional" if mode == "call" else "stdin",
+                                        "func_name": "f" if mode == "call" else None})
+    ours = check_code(task, response("```python\n" + code + "```"), code_cfg={"timeout_s": 2, "memory_mb": 512})
+    assert ours["grader"] == "livecodebench"
+    reference = lcb_reference(code, tests, "f" if mode == "call" else None, tmp_path)
+    assert (ours["ok"], reference) == (expected, expected), ours
+
+
+def test_livecodebench_rules_are_not_the_generic_ones():
+    """The same program and tests under the two graders: LiveCodeBench's exact equality and its own quirks."""
+    def verdicts(code, tests, meta):
+        out = []
+        for source in ("livecodebench", "codeforces"):
+            task = make_task(id="x", domain="code", question="q", source=source, source_index=0, tests=tests,
+                             meta=meta)
+            out.append(check_code(task, response("```python\n" + code + "```"),
+                                  code_cfg={"timeout_s": 2, "memory_mb": 512})["ok"])
+        return out
+    # 1/3 printed in full is not 0.3333 for LiveCodeBench (Decimal equality); within 1e-6 it is for the tokens
+    assert verdicts("print(1/3)\n", [{"input": "", "output": "0.3333333"}], {"testtype": "stdin"}) == [False, True]
+    # `global` in a function of a wrapped program fails there; it runs as a plain script elsewhere
+    code = "cnt = 0\ndef bump():\n    global cnt\n    cnt += 1\nbump()\nprint(cnt)\n"
+    assert verdicts(code, [{"input": "", "output": "1"}], {"testtype": "stdin"}) == [False, True]
 
 
 # --- the stage -----------------------------------------------------------------------------------------------------

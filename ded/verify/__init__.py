@@ -8,9 +8,10 @@
     verdict = is_correct(task, response, filtering=filtering)            # one answer, in this process
     verdicts = is_correct_many([(task, response), ...], filtering=...)   # many, in worker processes, hard deadlines
 
-`correct` by domain: math, math-verify against the gold answer (the last \\boxed{} after </think>), with the judge
-(filtering.judge) for answers it cannot read; choice, the option letter; code, the last ```python block run in the
-sandbox (ded.verify.sandbox) against every test of the task. Verdict fields: see the check_* functions.
+`correct` by domain: math, math-verify's reading of the answer part (after </think>: several \\boxed{}, or none)
+against the gold answer, with the judge (filtering.judge) for answers it cannot read; choice, the option letter;
+code, the last ```python block run in the sandbox (ded.verify.sandbox) against every test of the task (LiveCodeBench
+problems by LiveCodeBench's own rules). Verdict fields: see the check_* functions.
 The Snakemake stage is ded.verify.stage.verify_file (rule `verify`).
 """
 
@@ -48,11 +49,18 @@ def passed(checks: dict) -> bool:
     return all(bool(checks[name]["ok"]) for name in CHECKS)
 
 
-def check_choice(gold: str | None, response: str) -> dict:
+def choice_letters(task: dict) -> str:
+    """The option letters of a choice task (its meta.options keys; GPQA's four by default)."""
+    options = (task.get("meta") or {}).get("options")
+    letters = "".join(sorted(k for k in options if len(k) == 1 and k.isupper())) if isinstance(options, dict) else ""
+    return letters or "ABCD"
+
+
+def check_choice(gold: str | None, response: str, letters: str = "ABCD") -> dict:
     """{ok, method: choice, reason: equal | not_equal | no_answer | no_gold, extracted, gold}."""
     if not gold:
         return {"ok": False, "method": "choice", "reason": "no_gold", "extracted": None, "gold": gold}
-    letter = extract_choice(response)
+    letter = extract_choice(response, letters)
     if letter is None:
         return {"ok": False, "method": "choice", "reason": "no_answer", "extracted": None, "gold": gold}
     ok = letter == str(gold).strip().upper()
@@ -75,7 +83,7 @@ def correct_job(task: dict, response: str, filtering: dict) -> dict:
     if domain == "math":
         return check_math(task.get("answer"), response, timeout_s=cfg["math_timeout_s"])
     if domain == "choice":
-        return check_choice(task.get("answer"), response)
+        return check_choice(task.get("answer"), response, choice_letters(task))
     return check_code(task, response, code_cfg=cfg["code"])
 
 
@@ -199,7 +207,7 @@ def verify_file(*args, **kwargs):
 
 __all__ = [
     "CHECKS", "FILTERING_DEFAULTS", "answer_region", "check_choice", "check_code", "check_format", "check_length",
-    "check_math", "correct_job", "count_tokens", "extract_choice", "filtering_settings", "is_correct",
+    "check_math", "choice_letters", "correct_job", "count_tokens", "extract_choice", "filtering_settings", "is_correct",
     "is_correct_many", "last_boxed", "last_code_block", "length_verdict", "passed", "verify_file",
     "verify_response",
 ]

@@ -12,10 +12,13 @@ _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _MAX_BOX_TRIES = 20          # unterminated \boxed{ ... (a truncated response): try this many earlier ones
 _FENCE = re.compile(r"```[ \t]*([^\n`]*)\n(.*?)```", re.DOTALL)
 _PYTHON_TAGS = {"python", "py", "python3", "py3"}
-_CHOICE_PATTERNS = [
-    re.compile(r"answer\s*(?:is|:)?\s*[:\s]*\**\s*\(?([A-Z])\)?(?![A-Za-z])", re.IGNORECASE),
-    re.compile(r"option\s*\(?([A-Z])\)?(?![A-Za-z])", re.IGNORECASE),
-]
+# Where a choice is announced: "answer is", "answer:", "correct option is", "option", "choice" (any case). The letter
+# is looked for in a short window after it, as a letter: uppercase, standing alone (no letter or digit beside it),
+# and one of the task's option letters; "I" followed by a lowercase word is the pronoun ("I would pick (B)").
+_CHOICE_ANCHOR = re.compile(r"(?i:\banswer\s*(?:is\b|:|=)|\b(?:option|choice)s?\b(?:\s+is\b)?)")
+_STANDALONE_LETTER = re.compile(r"(?<![A-Za-z0-9])([A-Z])(?![A-Za-z0-9])")
+_PRONOUN = re.compile(r"\s+[a-z]")
+_CHOICE_WINDOW = 60
 
 
 def answer_region(response: str) -> str:
@@ -46,28 +49,42 @@ def last_boxed(text: str) -> str | None:
     return None
 
 
-def _letter(text: str) -> str | None:
+def _letter(text: str, letters: str) -> str | None:
+    """The option letter a \\boxed{} holds (`B`, `(b)`, `\\text{(D)}`, `C) 42`), if it holds one."""
     t = re.sub(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}]*)\}", r"\1", text)
     t = t.replace("$", "").strip().strip("*").strip()
     m = re.fullmatch(r"\(?([A-Za-z])\)?(?:[.:)]\s*.*)?", t, re.DOTALL)
-    if m and (m.group(1).isupper() or len(t) <= 3):
+    if m and (m.group(1).isupper() or len(t) <= 3) and m.group(1).upper() in letters:
         return m.group(1).upper()
     return None
 
 
-def extract_choice(response: str) -> str | None:
-    """The chosen option letter: the last \\boxed{} when it holds one, else the last 'answer is (X)'."""
+def _announced_letter(window: str, letters: str) -> str | None:
+    for m in _STANDALONE_LETTER.finditer(window):
+        letter = m.group(1)
+        if letter not in letters:
+            continue
+        if letter == "I" and _PRONOUN.match(window, m.end()):
+            continue
+        return letter
+    return None
+
+
+def extract_choice(response: str, letters: str = "ABCD") -> str | None:
+    """The chosen option letter: the last \\boxed{} when it holds one, else the letter announced after the last
+    "answer is" / "answer:" / "option" that announces one. Letters count only as letters (see _CHOICE_ANCHOR)."""
     region = answer_region(response)
     boxed = last_boxed(region)
     if boxed is not None:
-        letter = _letter(boxed)
+        letter = _letter(boxed, letters)
         if letter:
             return letter
     tail = region[-4000:]
-    for pattern in _CHOICE_PATTERNS:
-        matches = [m.group(1) for m in pattern.finditer(tail)]
-        if matches:
-            return matches[-1].upper()
+    for m in reversed(list(_CHOICE_ANCHOR.finditer(tail))):
+        window = tail[m.end():].lstrip(" \t\n:*")[:_CHOICE_WINDOW]
+        letter = _announced_letter(window, letters)
+        if letter:
+            return letter
     return None
 
 

@@ -1,23 +1,40 @@
 """Code correctness: the last fenced Python block of the answer, run in the sandbox against every test of the task.
 
-Output comparison is token by token (whitespace-separated, so line breaks and trailing spaces do not matter);
-two tokens match when they are equal strings, or when both are numbers, at least one written as a float, within
-`float_tolerance` (absolute or relative). Integers must match exactly.
+Two graders:
+- LiveCodeBench problems (source livecodebench, or any task with functional tests) are graded as LiveCodeBench's own
+  harness does (ded.verify.lcb_harness runs its rules in the sandbox, all tests in one process): call-based tests
+  compare the returned value with `==` against the JSON output; stdin tests compare line by line after stripping,
+  a line matching when equal or when both lines read as the same list of Decimals.
+- everything else (Codeforces, CodeContests, the tiny world): one fresh program process per test, all of one
+  response's tests in one Sandbox. Outputs are compared token by token (whitespace-separated, so line breaks and
+  trailing spaces do not matter); two tokens match when they are equal strings, or when both are numbers, at least
+  one written as a float, within `float_tolerance` (absolute or relative); integers must match exactly. A problem
+  with a checker (open-r1/codeforces `generated_checker`) is judged by running it, sandboxed, on each output.
+Both stop at the first failing test (the verdict cannot change after it).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from ded.verify.answers import last_code_block
-from ded.verify.sandbox import run_python
+from ded.verify.sandbox import RunResult, Sandbox, SandboxBroken
 
 METHOD = "sandbox"
 _INT = re.compile(r"[+-]?\d+")
 _STDERR_SHOWN = 300
+LCB_INT_DIGITS = 50_000        # LiveCodeBench's grader allows integers this long (sys.set_int_max_str_digits)
+HARNESS = Path(__file__).with_name("lcb_harness.py")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Output comparison
+# ---------------------------------------------------------------------------------------------------------------
 def tokens_match(actual: str, expected: str, tol: float) -> bool:
     if actual == expected:
         return True
@@ -39,6 +56,85 @@ def outputs_match(actual: str, expected: str, tol: float) -> bool:
     return len(got) == len(want) and all(tokens_match(a, b, tol) for a, b in zip(got, want))
 
 
+def _stripped_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.strip().split("\n")]
+
+
+def _decimals(line: str) -> list[Decimal] | None:
+    try:
+        return [Decimal(token) for token in line.split()]
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def lcb_stdin_match(actual: str, expected: str) -> bool:
+    """LiveCodeBench's stdin rule: the same number of stripped lines, each equal, or both the same Decimals."""
+    got, want = _stripped_lines(actual), _stripped_lines(expected)
+    if len(got) != len(want):
+        return False
+    for a, b in zip(got, want):
+        if a == b:
+            continue
+        da, db = _decimals(a), _decimals(b)
+        if da is None or db is None or da != db:
+            return False
+    return True
+
+
+class _Opaque:
+    """A value the harness could not send as data (an object of the program's own class): equal to nothing."""
+
+    def __init__(self, shown: str):
+        self.shown = shown
+
+    def __eq__(self, other) -> bool:
+        return False
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"<{self.shown}>"
+
+
+def decode_value(tagged):
+    """The Python value of ded.verify.lcb_harness.encode's JSON form."""
+    if isinstance(tagged, dict):
+        (tag, payload), = tagged.items()
+        if tag == "l":
+            return [decode_value(v) for v in payload]
+        if tag == "t":
+            return tuple(decode_value(v) for v in payload)
+        if tag == "s":
+            return {decode_value(v) for v in payload}
+        if tag == "f":
+            return frozenset(decode_value(v) for v in payload)
+        if tag == "d":
+            return {decode_value(k): decode_value(v) for k, v in payload}
+        return _Opaque(str(payload))
+    return tagged
+
+
+def allow_lcb_integers() -> None:
+    """Let json read the integers LiveCodeBench's own grader reads (this process-wide limit only ever rises)."""
+    current = sys.get_int_max_str_digits()
+    if current and current < LCB_INT_DIGITS:
+        sys.set_int_max_str_digits(LCB_INT_DIGITS)
+
+
+def lcb_call_match(tagged_result, expected: str) -> bool:
+    """LiveCodeBench's call-based rule: the returned value `==` the JSON output (no tolerance)."""
+    allow_lcb_integers()
+    try:
+        want = json.loads(expected)
+        got = decode_value(tagged_result)
+        return bool(got == want)
+    except (ValueError, TypeError, RecursionError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Limits and verdicts
+# ---------------------------------------------------------------------------------------------------------------
 def per_test_limits(task: dict, code_cfg: dict) -> tuple[float, int]:
     """(CPU seconds, memory MB) of one test: the task's own limits, capped by filtering.code."""
     time_s = float(code_cfg.get("timeout_s", 6))
@@ -54,84 +150,147 @@ def code_verdict(ok: bool, reason: str, **extra) -> dict:
     return {"ok": ok, "method": METHOD, "reason": reason, **extra}
 
 
-# LiveCodeBench's functional (LeetCode) problems: the tests call a method of the starter code's class with the JSON
-# values of the input lines as arguments, and compare its JSON result. Imports LiveCodeBench's harness also provides.
-_FUNCTIONAL_PRELUDE = ("from typing import *\nfrom collections import *\nfrom heapq import *\nfrom bisect import *\n"
-                       "from math import *\nfrom itertools import *\nfrom functools import *\n"
-                       "import collections, heapq, bisect, math, itertools, functools, string, re\n")
-RESULT_MARK = "\n__DED_RESULT__"
+def uses_lcb_rules(task: dict) -> bool:
+    return task.get("source") == "livecodebench" or (task.get("meta") or {}).get("testtype") == "functional"
 
 
-def functional_program(code: str, func_name: str) -> str:
-    """The answer's code, then a harness that calls Solution().<func_name> (or a top-level function) on stdin."""
-    return (_FUNCTIONAL_PRELUDE + code + "\n\n"
-            "def __ded_call():\n"
-            "    import json, sys\n"
-            "    args = [json.loads(line) for line in sys.stdin.read().split('\\n') if line.strip()]\n"
-            "    cls = globals().get('Solution')\n"
-            f"    name = {func_name!r}\n"
-            "    fn = getattr(cls(), name) if cls is not None and hasattr(cls, name) else globals()[name]\n"
-            "    out = fn(*args)\n"
-            "    if isinstance(out, tuple):\n"
-            "        out = list(out)\n"
-            f"    sys.stdout.write({RESULT_MARK!r} + json.dumps(out) + '\\n')\n\n"
-            "__ded_call()\n")
+def lcb_global_limit_s(time_s: float, n_tests: int) -> float:
+    """LiveCodeBench's limit on a whole program run: (timeout + 1) per test, plus 5 seconds."""
+    return (time_s + 1) * n_tests + 5
 
 
-def values_match(got, want, tol: float) -> bool:
-    """JSON values equal, floats within tolerance (tuples already lists)."""
-    if isinstance(got, bool) or isinstance(want, bool):
-        return got == want
-    if isinstance(got, (int, float)) and isinstance(want, (int, float)):
-        if isinstance(got, int) and isinstance(want, int):
-            return got == want
-        return tokens_match(repr(float(got)), repr(float(want)), tol)
-    if isinstance(got, list) and isinstance(want, list):
-        return len(got) == len(want) and all(values_match(a, b, tol) for a, b in zip(got, want))
-    if isinstance(got, dict) and isinstance(want, dict):
-        return got.keys() == want.keys() and all(values_match(got[k], want[k], tol) for k in got)
-    return got == want
-
-
-def functional_match(stdout: str, expected: str, tol: float) -> bool:
-    import json
-
-    if RESULT_MARK not in stdout:
-        return False
-    try:
-        got = json.loads(stdout.rsplit(RESULT_MARK, 1)[1])
-        want = json.loads(expected)
-    except ValueError:
-        return False
-    return values_match(got, want, tol) or (isinstance(want, list) and len(want) == 1
-                                            and values_match(got, want[0], tol))
-
-
+# ---------------------------------------------------------------------------------------------------------------
+# Checkers (open-r1/codeforces special judges)
+# ---------------------------------------------------------------------------------------------------------------
 CHECKER_LIMITS = {"time_limit_s": 10, "memory_mb": 1024}
 
 
-def run_checker(checker: str, test_input: str, expected: str, output: bytes) -> tuple[bool | None, str]:
-    """open-r1/codeforces special judges: `python checker.py input.txt correct_output.txt solution_output.txt`,
-    accepted when it exits cleanly and the last token of its stdout is 1. Generated code too: it runs sandboxed.
-    Returns (accepted, message); accepted None when the checker itself failed."""
+def run_checker(box: Sandbox, test_input: str, expected: str, output: bytes) -> tuple[bool | None, str]:
+    """One test through a special judge already in `box`: `python checker.py input.txt correct_output.txt
+    solution_output.txt`, accepted when it exits cleanly and the last token of its stdout is 1 (open-r1's
+    contract). Returns (accepted, message); accepted None when the checker itself failed."""
     files = {"input.txt": test_input, "correct_output.txt": expected, "solution_output.txt": output}
-    res = run_python(checker, b"", argv=list(files), files=files, **CHECKER_LIMITS)
+    res = box.run(b"", argv=list(files), files=files, **CHECKER_LIMITS)
     if res.status != "ok":
         return None, f"checker {res.status}: {res.message} {res.stderr_tail(200)}".strip()
     tokens = res.stdout.split()
     return (bool(tokens) and tokens[-1] == b"1"), "checker rejected the output"
 
 
-def check_code(task: dict, response: str, *, code_cfg: dict) -> dict:
-    """The verdict on a code response; stops at the first failing test (the verdict cannot change after it).
+def _failure(res: RunResult, **extra) -> dict:
+    return code_verdict(False, res.status, message=res.message, stderr=res.stderr_tail(_STDERR_SHOWN), **extra)
 
-    The task's meta decides how tests run: testtype functional (LiveCodeBench LeetCode problems, with func_name),
-    checker (a special judge program for problems with several right answers), input_mode file (input.txt and
-    output.txt instead of stdin and stdout), interactive (not supported: verdict unsupported).
+
+# ---------------------------------------------------------------------------------------------------------------
+# The two graders
+# ---------------------------------------------------------------------------------------------------------------
+def _grade_process_per_test(code: str, tests: list, meta: dict, limits: dict, tol: float) -> dict:
+    file_mode = meta.get("input_mode") == "file"
+    checker = meta.get("checker")
+    try:
+        box = Sandbox(code)
+    except SandboxBroken as exc:
+        return code_verdict(False, "sandbox_error", message=str(exc), tests=len(tests), tests_passed=0, **limits)
+    judge = None
+    try:
+        for i, test in enumerate(tests):
+            test_input, expected = str(test["input"]), str(test["output"])
+            cap = max(1 << 20, 4 * len(expected.encode("utf-8", errors="replace")))
+            res = box.run(test_input, output_limit_bytes=cap, files={"input.txt": test_input} if file_mode else None,
+                          collect=["output.txt"] if file_mode else (), **limits)
+            extra = {"tests": len(tests), "tests_passed": i, "failed_test": i, **limits}
+            if res.status != "ok":
+                return _failure(res, **extra)
+            raw = res.files.get("output.txt", res.stdout) if file_mode else res.stdout
+            if checker:
+                if judge is None:
+                    judge = Sandbox(checker)
+                ok, why = run_checker(judge, test_input, expected, raw)
+                if ok is None:
+                    return code_verdict(False, "checker_error", message=why, **extra)
+            else:
+                actual = raw.decode("utf-8", errors="replace")
+                ok, why = outputs_match(actual, expected, tol), f"test {i}: output differs"
+            if not ok:
+                return code_verdict(False, "wrong_answer", message=why, **extra)
+    except SandboxBroken as exc:
+        return code_verdict(False, "checker_error", message=str(exc), tests=len(tests), **limits)
+    finally:
+        box.close()
+        if judge is not None:
+            judge.close()
+    return code_verdict(True, "passed", tests=len(tests), tests_passed=len(tests), **limits)
+
+
+def _grade_livecodebench(code: str, tests: list, meta: dict, limits: dict) -> dict:
+    call = meta.get("testtype") == "functional"
+    time_s = limits["time_limit_s"]
+    whole = lcb_global_limit_s(time_s, len(tests))
+    base = {"tests": len(tests), "grader": "livecodebench", **limits}
+    try:
+        box = Sandbox(HARNESS.read_text(encoding="utf-8"), interactive=True)
+    except SandboxBroken as exc:
+        return code_verdict(False, "sandbox_error", message=str(exc), tests_passed=0, **base)
+    with box:
+        channel = box.start(argv=["code.py", "call" if call else "stdin", meta.get("func_name") or "", repr(time_s)],
+                            files={"code.py": code}, time_limit_s=whole, wall_limit_s=whole,
+                            memory_mb=limits["memory_mb"])
+
+        def ended(i: int) -> dict:
+            res = channel.finish()
+            extra = {**base, "tests_passed": i, "failed_test": i}
+            if res.status == "ok":   # it ended cleanly without answering: a program that exited the harness
+                return code_verdict(False, "runtime_error", message="the program ended the run", **extra)
+            return _failure(res, **extra)
+
+        ready = channel.recv(whole)
+        if ready is None:
+            return ended(0)
+        ready = json.loads(ready)
+        if ready.get("status") != "ready":
+            channel.finish()
+            return code_verdict(False, "runtime_error", message=f"compile: {ready.get('error', '')}",
+                                tests_passed=0, failed_test=0, **base)
+        for i, test in enumerate(tests):
+            if not channel.send(json.dumps({"input": str(test["input"])}).encode(), whole):
+                return ended(i)
+            reply = channel.recv(whole)
+            if reply is None:
+                return ended(i)
+            try:
+                answer = json.loads(reply)
+            except ValueError:
+                return ended(i)
+            extra = {**base, "tests_passed": i, "failed_test": i}
+            status = answer.get("status")
+            if status == "timeout":
+                return code_verdict(False, "timeout", message=f"test {i}: over {time_s} s", **extra)
+            if status != "ok":
+                error = str(answer.get("error", ""))
+                reason = "memory" if error.startswith("MemoryError") else "runtime_error"
+                return code_verdict(False, reason, message=f"test {i}: {error}"[:_STDERR_SHOWN], **extra)
+            if call:
+                ok = lcb_call_match(answer.get("value"), str(test["output"]))
+            else:
+                ok = lcb_stdin_match(str(answer.get("output", "")), str(test["output"]))
+            if not ok:
+                channel.finish()
+                return code_verdict(False, "wrong_answer", message=f"test {i}: output differs", **extra)
+        channel.finish()
+    return code_verdict(True, "passed", tests_passed=len(tests), **base)
+
+
+def check_code(task: dict, response: str, *, code_cfg: dict) -> dict:
+    """The verdict on a code response; stops at the first failing test.
+
+    The task decides how tests run: LiveCodeBench's rules for LiveCodeBench problems (meta.testtype functional with
+    func_name: call-based; else stdin), otherwise one process per test, with meta.checker (a special judge for
+    problems with several right answers), meta.input_mode file (input.txt and output.txt instead of stdin and
+    stdout), meta.interactive (not supported: verdict unsupported).
     reasons: passed, no_code, no_tests, unsupported, wrong_answer, runtime_error, timeout, memory, output_limit,
     checker_error, sandbox_error.
     Extra fields: tests (how many the task has), tests_passed, failed_test (index, when one failed), message,
-    stderr (tail, when a test failed with output on stderr), time_limit_s, memory_mb.
+    stderr (tail, when a test failed with output on stderr), time_limit_s, memory_mb, grader (livecodebench).
     """
     code = last_code_block(response)
     tests = task.get("tests") or []
@@ -142,36 +301,11 @@ def check_code(task: dict, response: str, *, code_cfg: dict) -> dict:
         return code_verdict(False, "no_tests", tests=0, tests_passed=0)
     if meta.get("interactive"):
         return code_verdict(False, "unsupported", message="interactive problem", tests=len(tests), tests_passed=0)
-    functional = meta.get("testtype") == "functional"
-    if functional and not meta.get("func_name"):
+    if meta.get("testtype") == "functional" and not meta.get("func_name"):
         return code_verdict(False, "unsupported", message="functional tests without func_name", tests=len(tests),
                             tests_passed=0)
-    program = functional_program(code, meta["func_name"]) if functional else code
-    file_mode = meta.get("input_mode") == "file"
-    checker = meta.get("checker") if not functional else None
     time_s, mem_mb = per_test_limits(task, code_cfg)
-    tol = float(code_cfg.get("float_tolerance", 1e-6))
     limits = {"time_limit_s": time_s, "memory_mb": mem_mb}
-    for i, test in enumerate(tests):
-        test_input, expected = str(test["input"]), str(test["output"])
-        cap = max(1 << 20, 4 * len(expected.encode("utf-8", errors="replace")))
-        res = run_python(program, test_input, output_limit_bytes=cap,
-                         files={"input.txt": test_input} if file_mode else None,
-                         collect=["output.txt"] if file_mode else (), **limits)
-        extra = {"tests": len(tests), "tests_passed": i, "failed_test": i, **limits}
-        if res.status != "ok":
-            return code_verdict(False, res.status, message=res.message, stderr=res.stderr_tail(_STDERR_SHOWN),
-                                **extra)
-        raw = res.files.get("output.txt", res.stdout) if file_mode else res.stdout
-        actual = raw.decode("utf-8", errors="replace")
-        if functional:
-            ok, why = functional_match(actual, expected, tol), f"test {i}: result differs"
-        elif checker:
-            ok, why = run_checker(checker, test_input, expected, raw)
-            if ok is None:
-                return code_verdict(False, "checker_error", message=why, **extra)
-        else:
-            ok, why = outputs_match(actual, expected, tol), f"test {i}: output differs"
-        if not ok:
-            return code_verdict(False, "wrong_answer", message=why, **extra)
-    return code_verdict(True, "passed", tests=len(tests), tests_passed=len(tests), **limits)
+    if uses_lcb_rules(task):
+        return _grade_livecodebench(code, tests, meta, limits)
+    return _grade_process_per_test(code, tests, meta, limits, float(code_cfg.get("float_tolerance", 1e-6)))

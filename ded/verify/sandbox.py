@@ -1,34 +1,49 @@
-"""Run an untrusted, model-written Python program on one input, with limits, and capture what it prints.
+"""Run untrusted, model-written Python programs with limits, and capture what they print.
 
-    result = run_python(source, stdin, time_limit_s=2, memory_mb=512)
+    result = run_python(source, stdin, time_limit_s=2, memory_mb=512)       # one run
+    with Sandbox(source) as box:                                           # many runs of one program (its tests)
+        for test in tests:
+            result = box.run(test["input"], time_limit_s=2, memory_mb=512)
     result.status   # ok | runtime_error | timeout | memory | output_limit | sandbox_error
     result.stdout   # bytes, at most output_limit_bytes
 
-Each run gets a fresh temporary folder as its working directory and a two-process chain:
+A Sandbox is one launcher (this file run as a script, standard library only) and a reaper under it; every run is a
+fresh program process forked by the reaper:
 
-    caller --Popen, new session--> launcher (this file run as a script, stdlib only) --fork--> program
+    caller --Popen, new session--> launcher --fork--> reaper --fork + exec, one per run--> program (python -I -S)
+           control pipe: run specs -->          <-- report pipe: one report per run
 
-The launcher, when it runs as root (as in CI), isolates the program with Linux namespaces through libc `unshare`:
-a private network namespace (only a loopback interface that is down: no socket can reach anything, the host's own
-loopback included), a PID namespace (the program is its init: when it dies, every process it forked dies with it,
-even one that left the process group), and a private mount namespace in which every mount is remounted read-only
-except the run's folder (so /tmp, /dev/shm and the repository cannot be written). The program then runs under a
-fresh unprivileged uid (UID_BASE + the launcher's pid, so that concurrent runs never share a uid): root ignores
-RLIMIT_NPROC, an unprivileged uid does not, which bounds a fork bomb. The program also gets rlimits (CPU time,
-address space, file size, processes, open files, no core files), no_new_privs, a parent-death signal, a clean
-environment and `python -I -S` (standard library only). The caller enforces a wall-clock limit, kills the whole
-process group on timeout, and caps the output it keeps; the launcher enforces the same wall limit on its side.
+Isolation is set up once per Sandbox (starting an interpreter and building namespaces cost ~50 ms; a run costs about
+what a bare subprocess of the program does). The launcher, when it runs as root (as in CI), isolates with Linux
+namespaces through libc `unshare`: a private network namespace (only a loopback interface that is down: no socket can
+reach anything, the host's own loopback included), a PID namespace whose init is the reaper, a private IPC namespace,
+and a private mount namespace in which every mount is remounted read-only except the Sandbox's folder (so /tmp,
+/dev/shm and the repository cannot be written). Programs run under a fresh unprivileged uid (UID_BASE + the
+launcher's pid, so that concurrent Sandboxes never share a uid): root ignores RLIMIT_NPROC, an unprivileged uid does
+not, which bounds a fork bomb. The reaper stays root, so a program cannot touch it or forge its reports.
 
-Without root (a developer's machine), namespaces and the uid switch are skipped: the program runs as the caller
-with the rlimits (RLIMIT_NPROC then binds), its own session, and the same kills. `capabilities()` reports what a
-run gets; each RunResult carries it as `isolation`.
+Each run gets its own folder (`run-<n>`, removed afterwards) as working directory, rlimits (CPU time, address
+space, file size, processes, open files, no core files), no_new_privs, a parent-death signal, no inherited file
+descriptors beyond stdin/stdout/stderr, a clean environment and `python -I -S` (standard library only). Its stdin is
+a file, its stdout and stderr are files that RLIMIT_FSIZE caps, read by the caller afterwards. When a run ends, the
+reaper kills every process left in the PID namespace (kill(-1) from its init: orphans of a fork bomb, daemons,
+processes that left the process group) and removes SysV IPC objects, so nothing of one run reaches the next. The
+reaper enforces the wall-clock limit of a run; the caller enforces its own deadline on top and kills the whole
+session if the reaper does not answer.
+
+Without root (a developer's machine), namespaces and the uid switch are skipped: programs run as the caller with the
+rlimits (RLIMIT_NPROC then binds), their own process group (killed after each run), and the same limits.
+`capabilities()` reports what a run gets; each RunResult carries it as `isolation`.
+
+Interactive runs (`Sandbox.start`): the program's stdin and stdout are pipes to the caller instead of files, for a
+harness that answers test after test in one process (LiveCodeBench's own grading, ded.verify.lcb_harness).
 
 No package beyond the standard library and util-linux's kernel features is needed (no bubblewrap).
 """
 
 from __future__ import annotations
 
-import marshal  # not json: the launcher starts once per test run, and importing json (and re) took 10 of its ~50 ms
+import marshal  # not json: the launcher is started once per Sandbox, and json (with re) costs ~10 ms to import
 import math
 import os
 import signal
@@ -36,24 +51,61 @@ import sys
 
 UID_BASE = 1_000_000          # sandbox uids: UID_BASE + launcher pid (pid_max <= 4194304 keeps them below 2**32)
 SANDBOX_DIR_PLACEHOLDER = "<sandbox>"
-SANDBOX_FAILURE = 121         # launcher exit code when it could not start the program (its stderr says why)
+SANDBOX_FAILURE = 121         # exit code of a program process that could not be started (its stderr says why)
 PROGRAM_NAME = "solution.py"
+RUN_PREFIX = "run-"
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_MOVE, MS_REC = 0x20, 0x400, 0x800, 0x1000, 0x2000, 0x4000
 MS_PRIVATE, MS_RELATIME, MS_STRICTATIME = 1 << 18, 1 << 21, 1 << 24
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
+IPC_RMID = 0
 _MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
                 "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME, "strictatime": MS_STRICTATIME}
 # Interpreters for the program: DED_SANDBOX_PYTHON, else the first of these that the unprivileged uid can execute,
 # else the workflow's own interpreter, made reachable inside the mount namespace (a pyenv under /root is not).
 _PYTHON_CANDIDATES = ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3")
+_FRAME_HEADER = 4             # bytes of the big-endian length in front of every control and report message
+# Programs run as `python -I -S -B -c BOOTSTRAP solution.py ARGS`. -S keeps site-packages out (standard library only),
+# and with them the exit() and quit() that `site` defines and that judges' interpreters have (competitive programs
+# call exit() often): the bootstrap defines them as site does (close stdin, raise SystemExit) and runs solution.py as
+# the __main__ module, as `python solution.py` would (its code object is compiled from the file, __file__ absolute).
+BOOTSTRAP = """\
+def _run():
+    import builtins, os, sys
+
+    class Quitter:
+        def __init__(self, name):
+            self.name = name
+
+        def __repr__(self):
+            return f"Use {self.name}() or Ctrl-D (i.e. EOF) to exit"
+
+        def __call__(self, code=None):
+            try:
+                sys.stdin.close()
+            except Exception:
+                pass
+            raise SystemExit(code)
+
+    builtins.exit, builtins.quit = Quitter("exit"), Quitter("quit")
+    sys.argv = sys.argv[1:]
+    path = os.path.abspath(sys.argv[0])
+    with open(path, "rb") as fh:
+        code = compile(fh.read(), path, "exec")
+    namespace = sys.modules["__main__"].__dict__
+    namespace.clear()
+    namespace.update(__name__="__main__", __file__=path, __builtins__=builtins, __doc__=None, __loader__=None,
+                     __spec__=None, __package__=None)
+    exec(code, namespace)
+_run()
+"""
 
 
 # =====================================================================================================================
-# The launcher (runs as a script: `python -I -S sandbox.py SPEC_JSON`; standard library only)
+# The launcher and the reaper (run as a script: `python -I -S sandbox.py SPEC_HEX`; standard library only)
 # =====================================================================================================================
 def _libc():
     import ctypes
@@ -67,6 +119,33 @@ def _check(ret: int, what: str) -> None:
 
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _send_frame(fd: int, obj) -> None:
+    data = marshal.dumps(obj)
+    data = len(data).to_bytes(_FRAME_HEADER, "big") + data
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks, size = [], 0
+    while size < n:
+        chunk = os.read(fd, n - size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _recv_frame(fd: int):
+    """The next message, or None at end of file."""
+    head = _read_exact(fd, _FRAME_HEADER)
+    if head is None:
+        return None
+    body = _read_exact(fd, int.from_bytes(head, "big"))
+    return None if body is None else marshal.loads(body)
 
 
 def _unescape_mount_path(text: str) -> str:
@@ -127,135 +206,248 @@ def _expose(libc, prefix: str, stage: str) -> None:
     os.rmdir(stage)
 
 
-def _set_limits(spec: dict) -> None:
-    import resource
-
-    cpu = max(1, math.ceil(spec["cpu_s"]))
-    limits = [
-        (resource.RLIMIT_CPU, cpu, cpu + 1),
-        (resource.RLIMIT_AS, spec["mem_bytes"], spec["mem_bytes"]),
-        (resource.RLIMIT_FSIZE, spec["fsize_bytes"], spec["fsize_bytes"]),
-        (resource.RLIMIT_NPROC, spec["nproc"], spec["nproc"]),
-        (resource.RLIMIT_NOFILE, spec["nofile"], spec["nofile"]),
-        (resource.RLIMIT_CORE, 0, 0),
-    ]
-    for which, soft, hard in limits:
-        _, cur_hard = resource.getrlimit(which)
-        if cur_hard != resource.RLIM_INFINITY:
-            soft, hard = min(soft, cur_hard), min(hard, cur_hard)
-        resource.setrlimit(which, (soft, hard))
+# Limits: the reaper lowers its own soft limits around posix_spawn, so that the program starts under them from its
+# first instruction; right after the spawn it lowers the program's hard limits to match (the reaper may not raise hard
+# limits back on itself: containers drop CAP_SYS_RESOURCE), and sets the CPU limit (the reaper's own CPU time would
+# count against it) and an address-space limit too small for the reaper itself to spawn under.
+_INHERITED = ("RLIMIT_FSIZE", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_CORE")
+_MIN_INHERITED_AS = 64 << 20
 
 
-def _child(spec: dict, uid: int | None, lifeline_r: int, libc) -> None:
-    """The forked child: limits and identity, then fork the program and reap until it ends.
+def _limits(resource, run: dict) -> dict:
+    cpu = max(1, math.ceil(run["cpu_s"]))
+    return {resource.RLIMIT_CPU: (cpu, cpu + 1), resource.RLIMIT_AS: (run["mem_bytes"], run["mem_bytes"]),
+            resource.RLIMIT_FSIZE: (run["fsize_bytes"], run["fsize_bytes"]),
+            resource.RLIMIT_NPROC: (run["nproc"], run["nproc"]), resource.RLIMIT_NOFILE: (run["nofile"], run["nofile"]),
+            resource.RLIMIT_CORE: (0, 0)}
 
-    When isolated, this process is the PID namespace's init. It must not be the program itself: the kernel drops
-    signals that init does not handle, RLIMIT_CPU's SIGXCPU included. When it exits, the kernel kills every
-    process left in the namespace (orphans of a fork bomb, daemons), so nothing outlives the run.
+
+def _clamped(wanted: tuple[int, int], hard: int, infinity: int) -> tuple[int, int]:
+    if hard == infinity:
+        return wanted
+    return min(wanted[0], hard), min(wanted[1], hard)
+
+
+def _lock_limits(resource, pid: int, limits: dict) -> None:
+    """Set the program's soft and hard limits. posix_spawn returns once the child's exec has released the reaper's
+    memory but a moment before it commits the sandbox uid into the child's saved ids; until then the reaper's ids do
+    not match the child's and prlimit fails with EPERM: yield and retry (one retry is typical, ~10 us)."""
+    import time
+
+    give_up = time.monotonic() + 5.0
+    for which, wanted in limits.items():
+        while True:
+            try:
+                _, hard = resource.prlimit(pid, which)
+                resource.prlimit(pid, which, _clamped(wanted, hard, resource.RLIM_INFINITY))
+                break
+            except PermissionError:
+                if time.monotonic() > give_up:
+                    raise
+                os.sched_yield()
+
+
+def _spawn(spec: dict, run: dict, unprivileged: bool, resource) -> int:
+    """Start the program (posix_spawn: a vfork, no Python code in the child) with its stdio, folder and limits."""
+    fds = []
+    try:
+        if run["stdio"] == "pipe":
+            stdin, stdout = spec["data_fds"]
+        else:
+            stdin = os.open(run["stdin"], os.O_RDONLY)
+            stdout = os.open(run["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fds += [stdin, stdout]
+        stderr = os.open(run["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fds.append(stderr)
+        limits = _limits(resource, run)
+        inherited = [getattr(resource, name) for name in _INHERITED]
+        if run["mem_bytes"] >= _MIN_INHERITED_AS:
+            inherited.append(resource.RLIMIT_AS)
+        saved = {which: resource.getrlimit(which) for which in inherited}
+        os.chdir(run["cwd"])
+        try:
+            for which in inherited:
+                soft, _ = _clamped(limits[which], saved[which][1], resource.RLIM_INFINITY)
+                resource.setrlimit(which, (soft, saved[which][1]))
+            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": run["cwd"], "TMPDIR": run["cwd"],
+                   "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
+            python = spec["python"]
+            # resetids: effective ids := real ids, the sandbox uid (see _reap); the reaper's own fds are close-on-exec
+            pid = os.posix_spawn(python, [python, "-I", "-S", "-B", "-c", BOOTSTRAP, PROGRAM_NAME, *run["argv"]], env,
+                                 file_actions=[(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1),
+                                               (os.POSIX_SPAWN_DUP2, stderr, 2)],
+                                 setpgroup=0, resetids=unprivileged,
+                                 setsigdef=(signal.SIGPIPE, signal.SIGXFSZ, signal.SIGALRM))
+        finally:
+            for which, value in saved.items():
+                resource.setrlimit(which, value)
+            os.chdir(spec["dir"])
+        try:
+            _lock_limits(resource, pid, limits)
+        except OSError:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        return pid
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _remove_ipc(libc) -> None:
+    """Delete every SysV shared-memory segment, message queue and semaphore set of this IPC namespace."""
+    for kind, call in (("shm", lambda i: libc.shmctl(i, IPC_RMID, None)),
+                       ("msg", lambda i: libc.msgctl(i, IPC_RMID, None)),
+                       ("sem", lambda i: libc.semctl(i, 0, IPC_RMID))):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            call(int(row.split()[1]))
+
+
+def _end_run(pid: int, init: bool, ipc: bool, libc) -> None:
+    """Kill what the run left behind and reap it."""
+    if init:
+        # init of the PID namespace: kill(-1) reaches every other process in it and nothing outside
+        while True:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                while True:
+                    os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+        if ipc and libc is not None:
+            _remove_ipc(libc)
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _reap(spec: dict, uid: int | None, isolation: dict, libc, launcher_pid: int) -> None:
+    """The reaper (init of the PID namespace when isolated): one program process per run spec, one report each.
+
+    With a sandbox uid, the reaper's real ids become that uid while its effective and saved ids stay root: a spawn
+    with resetids then gives the program that uid alone (execve copies it into the saved ids), and the reaper keeps
+    root's powers. Inside its PID namespace, init ignores every signal it has no handler for, so the program cannot
+    kill it.
     """
-    import select  # before the uid change: the launcher's own interpreter may not be readable by that uid
+    import resource
+    import time
 
-    os.chdir(spec["dir"])
-    os.umask(0o077)
-    _set_limits(spec)
+    if libc is not None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() not in (launcher_pid, 0):   # 0: the namespace's init, whose parent is outside it
+            os._exit(SANDBOX_FAILURE)
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)   # inherited by every program: no setuid binary gains rights
+    init = os.getpid() == 1            # never kill(-1) outside a PID namespace of our own
+    if not init and libc is not None:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    for fd in (spec["control_fd"], spec["report_fd"], *(spec.get("data_fds") or ())):
+        os.set_inheritable(fd, False)
     if uid is not None:
         os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-    if libc is not None:
-        # after the uid change: changing credentials clears the parent-death signal
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        if select.select([lifeline_r], [], [], 0)[0]:   # EOF: the launcher died before the signal was armed
-            os._exit(SANDBOX_FAILURE)
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": spec["dir"], "TMPDIR": spec["dir"], "LANG": "C.UTF-8",
-           "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
-    python = spec["python"]
-    program = os.fork()
-    if program == 0:
-        try:
-            os.execve(python, [python, "-I", "-S", "-B", PROGRAM_NAME, *spec.get("argv", [])], env)
-        except BaseException as exc:  # noqa: BLE001
-            os.write(2, f"sandbox: could not start the program: {exc!r}\n".encode())
-        os._exit(SANDBOX_FAILURE)
+        os.setresgid(uid, 0, 0)
+        os.setresuid(uid, 0, 0)
+    os.umask(0o077)
+    current = {"pid": None, "wall_hit": False}
+
+    def on_alarm(signum, frame):
+        if current["pid"] is not None:
+            current["wall_hit"] = True
+            try:
+                os.kill(current["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    # Python handles SIGINT, which makes init receive it from the program (its real uid is the program's): ignore
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    control, reports = spec["control_fd"], spec["report_fd"]
+    _send_frame(reports, {"ready": True, "uid": uid, "isolation": isolation})
     while True:
+        run = _recv_frame(control)
+        if run is None:
+            break
+        started = time.monotonic()
         try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            os._exit(SANDBOX_FAILURE)
-        if pid == program:
-            os.write(spec["result_fd"], str(status).encode())
-            os._exit(0)
+            pid = _spawn(spec, run, uid is not None, resource)
+        except OSError as exc:
+            _send_frame(reports, {"spawn_error": f"sandbox: could not start the program: {exc!r}"})
+            continue
+        if not init:    # the caller kills this group if the reaper dies before reporting
+            _send_frame(reports, {"started": pid})
+        current["pid"], current["wall_hit"] = pid, False
+        signal.setitimer(signal.ITIMER_REAL, run["wall_s"])
+        _, status, usage = os.wait4(pid, 0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        current["pid"] = None
+        wall = time.monotonic() - started
+        _end_run(pid, init, isolation.get("namespaces", False), libc)
+        _send_frame(reports, {
+            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
+            "wall_timeout": current["wall_hit"], "wall_s": wall})
+    os._exit(0)
+
+
+def _isolate(spec: dict, libc) -> dict:
+    """Namespaces and mounts (as root); what was achieved."""
+    isolation = {"namespaces": False, "readonly_fs": False, "uid": False}
+    if os.geteuid() != 0 or libc is None:
+        return isolation
+    try:
+        _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+        isolation["namespaces"] = True
+        # first of all: nothing mounted from here on may propagate back to the host's mount namespace
+        _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+        if spec.get("expose"):
+            _expose(libc, spec["expose"], os.path.join(spec["dir"], ".stage"))
+        failed = _readonly_mounts(libc, spec["dir"])
+        isolation["readonly_fs"] = True
+        if failed:
+            isolation["rw_mounts"] = failed
+    except OSError as exc:
+        isolation["error"] = str(exc)
+    return isolation
 
 
 def _launch(spec: dict) -> None:
-    status_fd = spec["status_fd"]
-    os.set_inheritable(status_fd, False)
-    isolation = {"namespaces": False, "readonly_fs": False, "uid": False}
-    libc, uid = None, None
     try:
         libc = _libc()
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)   # the caller died: so does the launcher
     except OSError:
         libc = None
+    isolation = _isolate(spec, libc)
+    uid = None
     if os.geteuid() == 0 and libc is not None:
-        try:
-            _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
-            isolation["namespaces"] = True
-            # first of all: nothing mounted from here on may propagate back to the host's mount namespace
-            _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-            if spec.get("expose"):
-                _expose(libc, spec["expose"], os.path.join(spec["dir"], ".stage"))
-            failed = _readonly_mounts(libc, spec["dir"])
-            isolation["readonly_fs"] = True
-            if failed:
-                isolation["rw_mounts"] = failed
-        except OSError as exc:
-            isolation["error"] = str(exc)
         uid = UID_BASE + os.getpid()
-        os.chown(spec["dir"], uid, uid)
         isolation["uid"] = True
-    lifeline_r, lifeline_w = os.pipe()
-    result_r, result_w = os.pipe()
-    spec["result_fd"] = result_w
-    pid = os.fork()
-    if pid == 0:
+    me = os.getpid()
+    reaper = os.fork()       # after unshare(CLONE_NEWPID): the first child is the namespace's init
+    if reaper == 0:
         try:
-            os.close(lifeline_w)
-            os.close(result_r)
-            _child(spec, uid, lifeline_r, libc)
-        except BaseException as exc:  # noqa: BLE001 (report anything, then leave without running cleanup code)
-            os.write(2, f"sandbox: could not start the program: {exc!r}\n".encode())
+            _reap(spec, uid, isolation, libc, me)
+        except BaseException as exc:  # noqa: BLE001
+            os.write(2, f"sandbox: reaper failed: {exc!r}\n".encode())
         os._exit(SANDBOX_FAILURE)
-    os.close(lifeline_r)
-    os.close(result_w)
-
-    wall_hit = []
-
-    def on_alarm(signum, frame):
-        wall_hit.append(True)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, spec["wall_s"])
-    _, reaper_status, usage = os.wait4(pid, 0)
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    raw = os.read(result_r, 64)
-    status = int(raw) if raw else reaper_status
-    report = {
-        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "maxrss_kb": usage.ru_maxrss,
-        "wall_timeout": bool(wall_hit),
-        "uid": uid,
-        "isolation": isolation,
-    }
-    os.write(status_fd, marshal.dumps(report))
-    os._exit(0)
+    for fd in (spec["control_fd"], spec["report_fd"], *(spec.get("data_fds") or ())):
+        os.close(fd)
+    _, status = os.waitpid(reaper, 0)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else SANDBOX_FAILURE)
 
 
 if __name__ == "__main__":
@@ -269,6 +461,8 @@ from collections.abc import Sequence  # noqa: E402 (the launcher above must not 
 from dataclasses import dataclass, field  # noqa: E402
 
 STATUSES = ("ok", "runtime_error", "timeout", "memory", "output_limit", "sandbox_error")
+READY_TIMEOUT_S = 120.0       # starting the launcher on a loaded machine
+REPORT_SLACK_S = 10.0         # the caller's deadline beyond a run's own wall limit
 
 
 @dataclass
@@ -336,92 +530,65 @@ def default_wall_s(time_limit_s: float) -> float:
     return 2 * time_limit_s + 5
 
 
-def run_python(source: str, stdin: str | bytes = b"", *, time_limit_s: float, memory_mb: int,
-               wall_limit_s: float | None = None, output_limit_bytes: int = 16 << 20,
-               stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16, nproc: int = 64, nofile: int = 128,
-               argv: Sequence[str] = (), files: dict | None = None, collect: Sequence[str] = (),
-               workdir_parent: str | None = None) -> RunResult:
-    """Run `source` as a Python 3 program with `stdin` as its standard input; never raises for the program's faults.
+class SandboxBroken(RuntimeError):
+    """The launcher or reaper is gone or did not answer in time: no further run is possible."""
 
-    argv: its command-line arguments; files: {name: str | bytes} put in its folder first; collect: names of files
-    it may write there, returned in RunResult.files (regular files only, never through a link, at most
-    output_limit_bytes each).
-    time_limit_s: CPU seconds (RLIMIT_CPU, and the measured CPU time of the program and its children);
-    wall_limit_s: real seconds (default 2 * time_limit_s + 5: generous, since CPU time is the limit that counts and a
-    loaded machine stretches wall time; the wall limit only stops programs that sleep or block);
-    memory_mb: address-space limit;
-    output_limit_bytes: stdout beyond this kills the program (status output_limit).
-    """
-    import selectors
-    import shutil
-    import subprocess
-    import tempfile
+
+def _wait_readable(fd: int, deadline: float) -> bool:
+    import select
     import time
 
-    if isinstance(stdin, str):
-        stdin = stdin.encode("utf-8", errors="replace")
-    wall = wall_limit_s if wall_limit_s is not None else default_wall_s(time_limit_s)
-    root = os.geteuid() == 0
-    python, expose = program_python(unprivileged=root)
-    workdir = tempfile.mkdtemp(prefix="ded-sbx-", dir=workdir_parent)
-    started = time.monotonic()
-    proc = None
-    try:
-        os.chmod(workdir, 0o700)
-        program = os.path.join(workdir, PROGRAM_NAME)
-        with open(program, "w", encoding="utf-8", errors="surrogatepass") as fh:
-            fh.write(source)
-        os.chmod(program, 0o644)
-        for name, content in (files or {}).items():
-            path = _plain_name(workdir, name)
-            with open(path, "wb") as fh:
-                fh.write(content.encode("utf-8", errors="replace") if isinstance(content, str) else content)
-            os.chmod(path, 0o644)
-        spec = {"argv": [str(a) for a in argv], "dir": workdir, "python": python, "expose": expose,
-                "cpu_s": time_limit_s, "wall_s": wall + 0.5,
-                "mem_bytes": int(memory_mb) << 20, "fsize_bytes": int(file_limit_mb) << 20, "nproc": nproc,
-                "nofile": nofile}
-        status_r, status_w = os.pipe()
-        spec["status_fd"] = status_w
-        with tempfile.TemporaryFile() as infile:
-            infile.write(stdin)
-            infile.seek(0)
-            try:
-                proc = subprocess.Popen(
-                    [sys.executable, "-I", "-S", "-B", os.path.abspath(__file__), marshal.dumps(spec).hex()],
-                    stdin=infile, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(status_w,),
-                    start_new_session=True, cwd=workdir, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
-            finally:
-                os.close(status_w)
-        out, err, status = _collect(proc, status_r, started + wall, output_limit_bytes, stderr_limit_bytes,
-                                    selectors, time)
-        # The folder's name is random: keep it out of tracebacks, so verdicts are the same on every rerun.
-        err = err.replace(workdir.encode(), SANDBOX_DIR_PLACEHOLDER.encode())
-        wall_s = time.monotonic() - started
-        res = _decide(status, out, err, time_limit_s, wall_s, output_limit_bytes)
-        res.launcher_pid = proc.pid
-        if res.uid is None and root:
-            res.uid = UID_BASE + proc.pid
-        for name in collect:
-            content = _read_regular(_plain_name(workdir, name), output_limit_bytes)
-            if content is not None:
-                res.files[name] = content
-        return res
-    finally:
-        if proc is not None and proc.poll() is None:
-            _kill_group(proc.pid)
-            proc.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        if select.select([fd], [], [], remaining)[0]:
+            return True
 
 
-def _plain_name(folder: str, name: str) -> str:
-    if not name or "/" in name or name in (".", "..") or name == PROGRAM_NAME:
-        raise ValueError(f"sandbox file name {name!r}: expected a plain file name other than {PROGRAM_NAME}")
-    return os.path.join(folder, name)
+def _read_frame_before(fd: int, deadline: float, limit: int = 1 << 30) -> bytes | None:
+    """One length-prefixed frame's payload, or None on end of file; raises TimeoutError past the deadline."""
+    def exact(n: int) -> bytes | None:
+        chunks, size = [], 0
+        while size < n:
+            if not _wait_readable(fd, deadline):
+                raise TimeoutError
+            chunk = os.read(fd, min(n - size, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+
+    head = exact(_FRAME_HEADER)
+    if head is None:
+        return None
+    size = int.from_bytes(head, "big")
+    if size > limit:
+        raise ValueError(f"frame of {size} bytes exceeds {limit}")
+    return exact(size)
 
 
-def _read_regular(path: str, cap: int) -> bytes | None:
-    """A file the program wrote, read without following a link it may have planted (we read as root)."""
+def _write_all_before(fd: int, data: bytes, deadline: float) -> None:
+    import select
+    import time
+
+    view = memoryview(data)
+    while view:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        if select.select([], [fd], [], remaining)[1]:
+            view = view[os.write(fd, view[:1 << 20]):]
+
+
+def frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(_FRAME_HEADER, "big") + payload
+
+
+def _read_regular(path: str, cap: int, tail: bool = False) -> bytes | None:
+    """A file the program wrote (at most `cap` bytes: its start, or its end when tail), read without following a link
+    it may have planted (we read as root)."""
     import stat
 
     try:
@@ -429,11 +596,14 @@ def _read_regular(path: str, cap: int) -> bytes | None:
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             return None
+        if tail and info.st_size > cap:
+            os.lseek(fd, info.st_size - cap, os.SEEK_SET)
         chunks, size = [], 0
         while size < cap:
-            chunk = os.read(fd, min(1 << 16, cap - size))
+            chunk = os.read(fd, min(1 << 20, cap - size))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -443,6 +613,19 @@ def _read_regular(path: str, cap: int) -> bytes | None:
         os.close(fd)
 
 
+def _file_size(path: str) -> int:
+    try:
+        return os.stat(path, follow_symlinks=False).st_size
+    except OSError:
+        return 0
+
+
+def _plain_name(folder: str, name: str) -> str:
+    if not name or "/" in name or name in (".", "..") or name == PROGRAM_NAME:
+        raise ValueError(f"sandbox file name {name!r}: expected a plain file name other than {PROGRAM_NAME}")
+    return os.path.join(folder, name)
+
+
 def _kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -450,75 +633,333 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _collect(proc, status_r, deadline, out_cap, err_cap, selectors, time):
-    """Read stdout (capped), stderr (tail) and the launcher's report until exit or deadline; returns a status dict."""
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ, "out")
-    sel.register(proc.stderr, selectors.EVENT_READ, "err")
-    sel.register(status_r, selectors.EVENT_READ, "status")
-    out, err, report = bytearray(), bytearray(), bytearray()
-    verdict = {}
-    open_streams = 3
-    try:
-        while open_streams:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                verdict["wall_timeout"] = True
-                break
-            for key, _ in sel.select(timeout=remaining):
-                fd = key.fileobj if isinstance(key.fileobj, int) else key.fileobj.fileno()
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    sel.unregister(key.fileobj)
-                    open_streams -= 1
-                    continue
-                if key.data == "out":
-                    out += chunk
-                    if len(out) > out_cap:
-                        verdict["output_limit"] = True
-                        open_streams = 0
-                        break
-                elif key.data == "err":
-                    err += chunk
-                    if len(err) > 2 * err_cap:
-                        del err[:-err_cap]
-                else:
-                    report += chunk
-    finally:
-        sel.close()
-        os.close(status_r)
-    if verdict:
-        _kill_group(proc.pid)
-    else:
-        # the launcher exits once the program (and, when isolated, its whole PID namespace) is gone; anything left
-        # in its process group (not isolated) is killed before the launcher is reaped, so the group id is still ours
+class Sandbox:
+    """One launcher for many runs of the same program (see the module docstring). Not thread-safe."""
+
+    def __init__(self, source: str, *, interactive: bool = False, workdir_parent: str | None = None):
+        import subprocess
+        import tempfile
+        import time
+
+        self.dir = tempfile.mkdtemp(prefix="ded-sbx-", dir=workdir_parent)
+        self.io = os.path.join(self.dir, ".io")
+        self.proc = None
+        self.broken: str | None = None
+        self.runs = 0
+        self._fds: list[int] = []
+        self._groups: set[int] = set()
         try:
-            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
-        except ChildProcessError:
+            os.chmod(self.dir, 0o711)          # programs pass through to their run folder, see nothing else here
+            os.mkdir(self.io, 0o700)
+            self.source_path = os.path.join(self.io, PROGRAM_NAME)
+            with open(self.source_path, "w", encoding="utf-8", errors="surrogatepass") as fh:
+                fh.write(source)
+            os.chmod(self.source_path, 0o644)
+            root = os.geteuid() == 0
+            python, expose = program_python(unprivileged=root)
+            control_r, self.control = os.pipe()
+            self.reports, report_w = os.pipe()
+            child_fds = [control_r, report_w]
+            spec = {"dir": self.dir, "python": python, "expose": expose, "control_fd": control_r,
+                    "report_fd": report_w, "data_fds": None}
+            self.data_in = self.data_out = None
+            if interactive:
+                data_in_r, self.data_in = os.pipe()
+                self.data_out, data_out_w = os.pipe()
+                spec["data_fds"] = (data_in_r, data_out_w)
+                child_fds += [data_in_r, data_out_w]
+            self._fds = [self.control, self.reports] + ([self.data_in, self.data_out] if interactive else [])
+            self._launcher_err = os.path.join(self.io, "launcher.err")
+            try:
+                with open(self._launcher_err, "wb") as err:
+                    self.proc = subprocess.Popen(
+                        [sys.executable, "-I", "-S", "-B", os.path.abspath(__file__), marshal.dumps(spec).hex()],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, pass_fds=child_fds,
+                        start_new_session=True, cwd=self.dir, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+            finally:
+                for fd in child_fds:
+                    os.close(fd)
+            try:
+                ready = _read_frame_before(self.reports, time.monotonic() + READY_TIMEOUT_S)
+            except TimeoutError:
+                ready = None
+            if ready is None:
+                raise SandboxBroken(f"sandbox launcher did not start: {self._launcher_tail()}")
+            ready = marshal.loads(ready)
+            self.uid, self.isolation = ready["uid"], ready["isolation"]
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        import shutil
+
+        for fd in self._fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds = []
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=5)     # the reaper sees the control pipe close, ends, and the launcher exits
+            except Exception:  # noqa: BLE001 (subprocess.TimeoutExpired, or an interrupt: kill it all)
+                pass
+            _kill_group(self.proc.pid)
+            self.proc.wait()
+            self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _launcher_tail(self) -> str:
+        data = _read_regular(self._launcher_err, 2000, tail=True) or b""
+        return data.decode("utf-8", errors="replace").strip() or "(no message)"
+
+    def _break(self, why: str) -> None:
+        self.broken = why
+        if self.proc is not None:
+            _kill_group(self.proc.pid)
+        for group in self._groups:
+            _kill_group(group)
+
+    # -- runs -----------------------------------------------------------------------------------------------------
+    def _prepare(self, files: dict | None) -> tuple[int, str]:
+        n = self.runs
+        self.runs += 1
+        cwd = os.path.join(self.dir, f"{RUN_PREFIX}{n}")
+        os.mkdir(cwd, 0o700)
+        try:
+            os.link(self.source_path, os.path.join(cwd, PROGRAM_NAME))
+        except OSError:
+            import shutil
+
+            shutil.copyfile(self.source_path, os.path.join(cwd, PROGRAM_NAME))
+        for name, content in (files or {}).items():
+            path = _plain_name(cwd, name)
+            with open(path, "wb") as fh:
+                fh.write(content.encode("utf-8", errors="replace") if isinstance(content, str) else content)
+            os.chmod(path, 0o644)
+        if self.uid is not None:
+            os.chown(cwd, self.uid, self.uid)
+        return n, cwd
+
+    def _spec(self, n: int, cwd: str, *, stdio: str, time_limit_s: float, memory_mb: int, wall_s: float,
+              fsize_bytes: int, nproc: int, nofile: int, argv: Sequence[str]) -> dict:
+        return {"cwd": cwd, "stdio": stdio, "stdin": os.path.join(self.io, f"in-{n}"),
+                "stdout": os.path.join(self.io, f"out-{n}"), "stderr": os.path.join(self.io, f"err-{n}"),
+                "argv": [str(a) for a in argv], "cpu_s": time_limit_s, "wall_s": wall_s + 0.5,
+                "mem_bytes": int(memory_mb) << 20, "fsize_bytes": int(fsize_bytes), "nproc": nproc, "nofile": nofile}
+
+    def _send_run(self, spec: dict, deadline: float) -> None:
+        payload = frame(marshal.dumps(spec))
+        try:
+            _write_all_before(self.control, payload, deadline)
+        except (OSError, TimeoutError) as exc:
+            self._break(f"sandbox control pipe failed: {exc!r}")
+
+    def _await_report(self, deadline: float) -> dict | None:
+        if self.broken:
+            return None
+        try:
+            raw = _read_frame_before(self.reports, deadline)
+        except TimeoutError:
+            self._break("the sandbox did not report within its deadline")
+            return None
+        except (OSError, ValueError) as exc:
+            self._break(f"sandbox report failed: {exc!r}")
+            return None
+        if raw is None:
+            self._break(f"the sandbox ended: {self._launcher_tail()}")
+            return None
+        report = marshal.loads(raw)
+        if "started" in report:         # not isolated: the program's process group, to kill if the reaper dies
+            self._groups.add(report["started"])
+            report = self._await_report(deadline)
+            self._groups.clear()
+        return report
+
+    def _finish(self, n: int, cwd: str, spec: dict, report: dict | None, *, started: float, time_limit_s: float,
+                output_limit_bytes: int, stderr_limit_bytes: int, collect: Sequence[str]) -> RunResult:
+        import shutil
+        import time
+
+        out_size = _file_size(spec["stdout"])
+        out = _read_regular(spec["stdout"], output_limit_bytes) or b""
+        err = _read_regular(spec["stderr"], stderr_limit_bytes, tail=True) or b""
+        # The folder's name is random: keep it out of tracebacks, so verdicts are the same on every rerun.
+        err = err.replace(self.dir.encode(), SANDBOX_DIR_PLACEHOLDER.encode())
+        files = {}
+        for name in collect:
+            content = _read_regular(_plain_name(cwd, name), output_limit_bytes)
+            if content is not None:
+                files[name] = content
+        shutil.rmtree(cwd, ignore_errors=True)
+        for path in (spec["stdin"], spec["stdout"], spec["stderr"]):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        res = _decide(report, self.broken, out, out_size, err, time_limit_s, time.monotonic() - started,
+                      output_limit_bytes)
+        res.files, res.uid, res.isolation = files, self.uid, dict(self.isolation)
+        res.launcher_pid = self.proc.pid if self.proc is not None else None
+        return res
+
+    def run(self, stdin: str | bytes = b"", *, time_limit_s: float, memory_mb: int, wall_limit_s: float | None = None,
+            output_limit_bytes: int = 16 << 20, stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16,
+            nproc: int = 64, nofile: int = 128, argv: Sequence[str] = (), files: dict | None = None,
+            collect: Sequence[str] = ()) -> RunResult:
+        """Run the program once on `stdin`; never raises for the program's faults.
+
+        argv: its command-line arguments; files: {name: str | bytes} put in its folder first; collect: names of files
+        it may write there, returned in RunResult.files (regular files only, never through a link, at most
+        output_limit_bytes each).
+        time_limit_s: CPU seconds (RLIMIT_CPU, and the measured CPU time of the program and its children);
+        wall_limit_s: real seconds (default 2 * time_limit_s + 5: generous, since CPU time is the limit that counts
+        and a loaded machine stretches wall time; the wall limit only stops programs that sleep or block);
+        memory_mb: address-space limit;
+        output_limit_bytes: stdout beyond this kills the program (status output_limit); stdout, stderr and the files
+        it writes are capped at max(output_limit_bytes + 1, file_limit_mb MB) each (RLIMIT_FSIZE).
+        """
+        import time
+
+        started = time.monotonic()
+        if isinstance(stdin, str):
+            stdin = stdin.encode("utf-8", errors="replace")
+        wall = wall_limit_s if wall_limit_s is not None else default_wall_s(time_limit_s)
+        n, cwd = self._prepare(files)
+        spec = self._spec(n, cwd, stdio="files", time_limit_s=time_limit_s, memory_mb=memory_mb, wall_s=wall,
+                          fsize_bytes=max(output_limit_bytes + 1, int(file_limit_mb) << 20), nproc=nproc,
+                          nofile=nofile, argv=argv)
+        fd = os.open(spec["stdin"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(stdin)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        deadline = started + wall + REPORT_SLACK_S
+        report = None
+        if not self.broken:
+            self._send_run(spec, deadline)
+            report = self._await_report(deadline)
+        return self._finish(n, cwd, spec, report, started=started, time_limit_s=time_limit_s,
+                            output_limit_bytes=output_limit_bytes, stderr_limit_bytes=stderr_limit_bytes,
+                            collect=collect)
+
+    def start(self, *, time_limit_s: float, memory_mb: int, wall_limit_s: float | None = None,
+              stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16, nproc: int = 64, nofile: int = 128,
+              argv: Sequence[str] = (), files: dict | None = None) -> "Channel":
+        """An interactive run: the program's stdin and stdout are pipes to the returned Channel (Sandbox made with
+        interactive=True). Limits as in run(), for the whole run."""
+        import time
+
+        if self.data_in is None:
+            raise ValueError("Sandbox.start needs a Sandbox made with interactive=True")
+        started = time.monotonic()
+        wall = wall_limit_s if wall_limit_s is not None else default_wall_s(time_limit_s)
+        n, cwd = self._prepare(files)
+        spec = self._spec(n, cwd, stdio="pipe", time_limit_s=time_limit_s, memory_mb=memory_mb, wall_s=wall,
+                          fsize_bytes=int(file_limit_mb) << 20, nproc=nproc, nofile=nofile, argv=argv)
+        if not self.broken:
+            self._send_run(spec, started + wall + REPORT_SLACK_S)
+        return Channel(self, n, cwd, spec, started=started, wall=wall, time_limit_s=time_limit_s,
+                       stderr_limit_bytes=stderr_limit_bytes)
+
+
+class Channel:
+    """The caller's end of an interactive run: length-prefixed messages to and from the program."""
+
+    def __init__(self, box: Sandbox, n: int, cwd: str, spec: dict, *, started: float, wall: float,
+                 time_limit_s: float, stderr_limit_bytes: int):
+        self.box, self.n, self.cwd, self.spec = box, n, cwd, spec
+        self.started, self.time_limit_s, self.stderr_limit_bytes = started, time_limit_s, stderr_limit_bytes
+        self.deadline = started + wall + REPORT_SLACK_S
+        self.closed = False
+
+    def send(self, payload: bytes, timeout_s: float) -> bool:
+        """Write one message; False when the program is gone or does not read in time."""
+        import time
+
+        if self.box.broken or self.closed:
+            return False
+        try:
+            _write_all_before(self.box.data_in, frame(payload), min(self.deadline, time.monotonic() + timeout_s))
+        except (OSError, TimeoutError):
+            return False
+        return True
+
+    def recv(self, timeout_s: float, limit: int = 1 << 28) -> bytes | None:
+        """The program's next message; None when it ended, sent a malformed or oversized one, or took too long."""
+        import select
+        import time
+
+        if self.box.broken or self.closed:
+            return None
+        deadline = min(self.deadline, time.monotonic() + timeout_s)
+        # the reaper keeps its own end of the program's stdout open (for later runs): the program's end shows as its
+        # report arriving, not as end of file
+        remaining = deadline - time.monotonic()
+        ready = select.select([self.box.data_out, self.box.reports], [], [], max(0.0, remaining))[0]
+        if self.box.data_out not in ready:
+            return None
+        try:
+            return _read_frame_before(self.box.data_out, deadline, limit)
+        except (OSError, TimeoutError, ValueError):
+            return None
+
+    def finish(self) -> RunResult:
+        """Close the program's stdin, wait for its end (killed at the run's wall limit) and return its result."""
+        self.closed = True
+        try:
+            os.close(self.box.data_in)
+        except OSError:
             pass
-        _kill_group(proc.pid)
-    proc.wait()
-    proc.stdout.close()
-    proc.stderr.close()
+        self.box._fds.remove(self.box.data_in)
+        self.box.data_in = None
+        report = self.box._await_report(self.deadline)
+        return self.box._finish(self.n, self.cwd, self.spec, report, started=self.started,
+                                time_limit_s=self.time_limit_s, output_limit_bytes=0,
+                                stderr_limit_bytes=self.stderr_limit_bytes, collect=())
+
+
+def run_python(source: str, stdin: str | bytes = b"", *, time_limit_s: float, memory_mb: int,
+               wall_limit_s: float | None = None, output_limit_bytes: int = 16 << 20,
+               stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16, nproc: int = 64, nofile: int = 128,
+               argv: Sequence[str] = (), files: dict | None = None, collect: Sequence[str] = (),
+               workdir_parent: str | None = None) -> RunResult:
+    """Run `source` once as a Python 3 program with `stdin` as its standard input (a Sandbox of one run); never
+    raises for the program's faults. Arguments: see Sandbox.run."""
     try:
-        verdict["report"] = marshal.loads(bytes(report)) if report else None
-    except (ValueError, EOFError, TypeError):   # a launcher killed mid-write leaves a truncated report
-        verdict["report"] = None
-    verdict["launcher_rc"] = proc.returncode
-    return bytes(out[:out_cap]), bytes(err[-err_cap:]), verdict
+        box = Sandbox(source, workdir_parent=workdir_parent)
+    except SandboxBroken as exc:
+        return RunResult("sandbox_error", message=str(exc))
+    with box:
+        return box.run(stdin, time_limit_s=time_limit_s, memory_mb=memory_mb, wall_limit_s=wall_limit_s,
+                       output_limit_bytes=output_limit_bytes, stderr_limit_bytes=stderr_limit_bytes,
+                       file_limit_mb=file_limit_mb, nproc=nproc, nofile=nofile, argv=argv, files=files,
+                       collect=collect)
 
 
-def _decide(status: dict, out: bytes, err: bytes, time_limit_s: float, wall_s: float, out_cap: int) -> RunResult:
-    report = status.get("report") or {}
+def _decide(report: dict | None, broken: str | None, out: bytes, out_size: int, err: bytes, time_limit_s: float,
+            wall_s: float, out_cap: int) -> RunResult:
+    report = report or {}
     res = RunResult("ok", stdout=out, stderr=err, exit_code=report.get("exit_code"), signal=report.get("signal"),
-                    cpu_s=report.get("cpu_s"), wall_s=wall_s, uid=report.get("uid"),
-                    isolation=report.get("isolation") or {})
-    if status.get("output_limit"):
+                    cpu_s=report.get("cpu_s"), wall_s=wall_s)
+    if out_cap and out_size > out_cap:
         res.status, res.message = "output_limit", f"more than {out_cap} bytes on stdout"
-    elif status.get("wall_timeout") or report.get("wall_timeout"):
+    elif report.get("wall_timeout") or (not report and broken and "deadline" in broken):
         res.status, res.message = "timeout", f"wall-clock limit ({wall_s:.1f} s)"
     elif not report:
-        res.status, res.message = "sandbox_error", f"launcher exited with {status.get('launcher_rc')} and no report"
+        res.status, res.message = "sandbox_error", broken or "no report from the sandbox"
+    elif "spawn_error" in report:
+        res.status, res.message = "sandbox_error", report["spawn_error"]
     elif report.get("exit_code") == SANDBOX_FAILURE and b"sandbox: could not start" in err:
         res.status, res.message = "sandbox_error", res.stderr_tail()
     elif (res.cpu_s or 0) > time_limit_s or res.signal == signal.SIGXCPU:
