@@ -131,6 +131,108 @@ def test_codeforces_hub_row():
     assert code.usable_code_task(files) == "file input/output"
 
 
+def test_generated_tests_file_pads_the_contest_id():
+    assert code.generated_tests_file("10") == "generated_tests/test_cases_0010.parquet"
+    assert code.generated_tests_file(573) == "generated_tests/test_cases_0573.parquet"
+    assert code.generated_tests_file("2059") == "generated_tests/test_cases_2059.parquet"
+
+
+def generated_rows(problem_id, pairs):
+    """Rows of a contest's generated-tests file, in shuffled test order."""
+    rows = [{"problem_id": problem_id, "input": i, "output": o, "test_i": k} for k, (i, o) in enumerate(pairs)]
+    return rows[::-1]
+
+
+def test_codeforces_completeness_and_generated_tests():
+    complete = code.codeforces_hub(codeforces_hub_row(generated_tests=0), index=0, where="w")
+    needs = code.codeforces_hub(codeforces_hub_row(official_tests_complete=False, generated_tests=3), index=1,
+                                where="w")
+    lacking = code.codeforces_hub(codeforces_hub_row(official_tests_complete=False, generated_tests=0), index=2,
+                                  where="w")
+    broken = code.codeforces_hub(codeforces_hub_row(executable=False), index=3, where="w")
+    assert code.incomplete_tests(complete, can_fetch=False) is None
+    assert code.incomplete_tests(needs, can_fetch=True) is None
+    assert code.incomplete_tests(needs, can_fetch=False) == "generated tests not available here"
+    assert code.incomplete_tests(lacking, can_fetch=True).startswith("incomplete tests")
+    assert code.incomplete_tests(broken, can_fetch=True).startswith("not executable")
+    deepcoder = code.codeforces_deepcoder({"problem_id": "1A", "problem": "p", "tests": []}, index=0, where="w")
+    assert code.incomplete_tests(deepcoder, can_fetch=True) is None          # its shape says nothing
+    reads = []
+
+    def read(contest):
+        reads.append(contest)
+        return generated_rows("1971/B", [("1\nab", "YES\nba"), ("1\nzz", "NO"), ("1\nxy", "YES\nyx")]) + \
+            generated_rows("1971/C", [("9", "9")])
+
+    out = code.attach_generated_tests([complete, needs], read)
+    assert reads == ["1971"]                                                 # one file per contest
+    # examples, official tests, then generated ones in test order (the first repeats the example: dropped)
+    assert [t["input"] for t in needs["tests"]] == ["1\nab", "1\naa", "1\nzz", "1\nxy"]
+    assert needs["meta"]["test_counts"] == {"examples": 1, "official": 1, "generated": 2, "total": 4}
+    assert complete["tests"] == out[0]["tests"] and len(complete["tests"]) == 2
+    with pytest.raises(DataError, match=r"open-r1/codeforces/generated_tests/test_cases_1971.parquet: no generated "
+                                        r"tests for problem 1971/B \(the row says 3\)"):
+        code.attach_generated_tests([code.codeforces_hub(codeforces_hub_row(official_tests_complete=False,
+                                                                            generated_tests=3), index=1, where="w")],
+                                    lambda contest: None)
+    kept = code.codeforces_hub(codeforces_hub_row(generated_tests=5), index=4, where="w")
+    assert code.attach_generated_tests([kept], lambda contest: None)[0]["tests"] == complete["tests"]
+    stats = code.code_test_stats([complete, needs])
+    assert stats == {"problems": 2, "tests_min": 2, "tests_median": 3.0, "tests_max": 4, "tests_total": 6,
+                     "by_origin": {"examples": 2, "official": 2, "generated": 2}, "with_checker": 2,
+                     "official_complete": 1}
+
+
+def test_codeforces_verifiable_from_the_hub(monkeypatch, caplog):
+    """build_rows on rows of the `verifiable` shape (load_dataset and the generated-tests download replaced)."""
+    rows = [codeforces_hub_row(id="5/A", contest_id="5", index="A", official_tests_complete=True, generated_tests=0,
+                               generated_checker=None),
+            codeforces_hub_row(id="5/B", contest_id="5", index="B", official_tests_complete=False, generated_tests=2),
+            codeforces_hub_row(id="6/A", contest_id="6", index="A", official_tests_complete=False, generated_tests=0),
+            codeforces_hub_row(id="6/B", contest_id="6", index="B", interaction_format="Ask ? i")]
+    seen = {}
+
+    def load(path, name, split, revision, *, key, **kw):
+        seen["load"] = (path, name, split, revision)
+        return rows
+
+    def reader(spec, key):
+        return lambda contest: generated_rows("5/B", [("g1", "o1"), ("g2", "o2")]) if contest == "5" else None
+
+    monkeypatch.setattr(sources, "load_hub_split", load)
+    monkeypatch.setattr(sources, "generated_tests_reader", reader)
+    spec = {"source": "codeforces", "hub_id": "open-r1/codeforces", "revision": "abc", "subset": "verifiable",
+            "split": "train", "n": 10, "seed": 42}
+    with caplog.at_level("INFO", logger="ded.seeds"):
+        built = build_rows(spec, key="seeds.code", domain="code")
+    assert seen["load"] == ("open-r1/codeforces", "verifiable", "train", "abc")
+    assert [t["id"] for t in built] == ["cf-5A", "cf-5B"]
+    assert [t["input"] for t in built[1]["tests"]][-2:] == ["g1", "g2"]
+    assert built[1]["meta"]["checker"] == "def check(): ..." and built[0]["meta"]["checker"] is None
+    log = caplog.text
+    assert "skipped 1 problem(s): incomplete tests" in log and "skipped 1 problem(s): interactive" in log
+    assert "tests per problem: {'problems': 2, 'tests_min': 2" in log and "'tests_total': 6" in log
+
+
+def test_codeforces_checker_from_the_row_judges_in_the_sandbox():
+    """A problem with several right answers: its generated_checker (a Python program) is run on each output."""
+    from ded.verify import is_correct
+
+    checker = ("import sys\n"
+               "inp, want, got = (open(p).read().split() for p in sys.argv[1:4])\n"
+               "print(1 if sorted(got) == sorted(want) else 0)\n")
+    row = codeforces_hub_row(examples=[{"input": "1 2", "output": "1 2"}], official_tests=[
+        {"input": "1 2", "output": "1 2"}, {"input": "5 3", "output": "5 3"}], generated_checker=checker)
+    task = code.codeforces_hub(row, index=0, where="w")
+    swap = "<think>x</think>\n\n```python\na, b = input().split()\nprint(b, a)\n```"
+    wrong = "<think>x</think>\n\n```python\nprint(0, 0)\n```"
+    cfg = {"code": {"timeout_s": 2, "memory_mb": 256}}
+    assert is_correct(task, swap, filtering=cfg)["ok"] is True
+    assert is_correct(task, wrong, filtering=cfg)["reason"] == "wrong_answer"
+    assert is_correct({**task, "meta": {**task["meta"], "checker": None}}, swap, filtering=cfg)["reason"] == \
+        "wrong_answer"
+
+
 @pytest.mark.parametrize("text, seconds, mb", [
     ("Time Limit: 2500 ms\nMemory Limit: 256 MB", 2.5, 256),
     ("Time Limit: {'seconds': 1, 'nanos': 500000000}\nMemory Limit: 512000000 Bytes", 1.5, 512),
@@ -339,6 +441,10 @@ def test_real_codeforces_deepcoder(shared_data, tmp_path):
     assert first["tests"][0]["output"].startswith("1 9\n4 8")
     limits = collections.Counter((r["time_limit_s"], r["memory_limit_mb"]) for r in rows)
     assert limits[(2.0, 256)] > 100 and sum(limits.values()) == 391
+    stats = code.code_test_stats(rows)
+    assert stats["problems"] == 391 and stats["tests_total"] == sum(len(r["tests"]) for r in rows)
+    assert stats["tests_min"] >= 1 and stats["tests_median"] == 1      # most have only the sample test
+    assert all(r["meta"]["test_counts"] == {"total": len(r["tests"])} for r in rows)
     out = tmp_path / "code.jsonl"
     assert build_file({"source": "codeforces", "local_path": str(shared_data / "codeforces_deepcoder_test.jsonl"),
                        "n": 50, "seed": 42}, out, key="seeds.code", domain="code") == 50

@@ -6,12 +6,15 @@ import ast
 import base64
 import io
 import json
+import logging
 import pickle
 import re
 import zlib
 
 from ded.io import DataError
 from ded.seeds.schema import make_task, safe_id
+
+log = logging.getLogger("ded.seeds")
 
 # --------------------------------------------------------------------------------------------------------------
 # Limits and interactivity from statement text
@@ -90,10 +93,22 @@ def _dedup(tests: list[dict]) -> list[dict]:
 # --------------------------------------------------------------------------------------------------------------
 # Codeforces
 # --------------------------------------------------------------------------------------------------------------
+def _count(value) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
 def codeforces_hub(row: dict, *, index: int, where: str, source: str = "codeforces") -> dict:
-    """open-r1/codeforces: id, contest_id, index, title, description, input_format, output_format,
-    interaction_format, note, examples, time_limit (s), memory_limit (MB), tags, rating, official_tests,
-    official_tests_complete, input_mode, generated_checker, ..."""
+    """open-r1/codeforces (`default` or `verifiable`): id, contest_id, index, title, description, input_format,
+    output_format, interaction_format, note, examples, time_limit (s), memory_limit (MB), tags, rating,
+    official_tests, official_tests_complete, input_mode, generated_checker, executable, generated_tests.
+
+    Tests: the examples, then the official tests. `generated_tests` is, on the hub, the number of generated tests of
+    the problem, which live in a per-contest file (attach_generated_tests adds them once the problems are drawn); a
+    local copy may carry them inline as a list of {input, output}. meta.test_counts says where the tests came from.
+    """
     time_limit = float(row["time_limit"]) if row.get("time_limit") is not None else None
     memory = row.get("memory_limit")
     memory = (int(memory) if float(memory) == int(memory) else float(memory)) if memory is not None else None
@@ -109,17 +124,99 @@ def codeforces_hub(row: dict, *, index: int, where: str, source: str = "codeforc
     if (row.get("note") or "").strip():
         parts.append(f"Note:\n{row['note'].strip()}")
     parts.append(limits_footer(time_limit, memory))
-    ident = row.get("id") or f"{row.get('contest_id', '')}{row.get('index', index)}"
+    ident = row.get("id") or f"{row.get('contest_id', '')}/{row.get('index', index)}"
     tags = list(row.get("tags") or [])
-    meta = {"title": row.get("title"), "contest_id": row.get("contest_id"), "rating": row.get("rating"),
-            "tags": tags, "official_tests_complete": row.get("official_tests_complete"),
+    generated = row.get("generated_tests")
+    inline = _tests(generated, f"{where} generated_tests") if isinstance(generated, list) else []
+    with_official = _dedup(examples + _tests(row.get("official_tests"), where))
+    tests = _dedup(with_official + inline)
+    meta = {"title": row.get("title"), "contest_id": row.get("contest_id"), "problem_id": str(ident),
+            "rating": row.get("rating"), "tags": tags, "official_tests_complete": row.get("official_tests_complete"),
+            "executable": row.get("executable"),
+            "generated_tests": len(inline) if isinstance(generated, list) else _count(generated),
+            "generated_inline": isinstance(generated, list),
             "input_mode": row.get("input_mode") or "stdio", "n_examples": len(examples),
             "interactive": is_interactive(row.get("description") or "", tags, row.get("interaction_format")),
-            "checker": row.get("generated_checker")}
+            "checker": row.get("generated_checker"),
+            "test_counts": {"examples": len(examples), "official": len(with_official) - len(examples),
+                            "generated": len(tests) - len(with_official), "total": len(tests)}}
     return make_task(id=f"cf-{safe_id(str(ident).replace('/', ''))}", domain="code",
-                     question="\n\n".join(p for p in parts if p), tests=_dedup(examples + _tests(
-                         row.get("official_tests"), where)), time_limit_s=time_limit, memory_limit_mb=memory,
-                     source=source, source_index=index, meta=meta)
+                     question="\n\n".join(p for p in parts if p), tests=tests, time_limit_s=time_limit,
+                     memory_limit_mb=memory, source=source, source_index=index, meta=meta)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Complete tests: open-r1/codeforces' official tests are complete for some problems only; generated tests (in
+# generated_tests/test_cases_<contest>.parquet of the same dataset repo) complete the others.
+# --------------------------------------------------------------------------------------------------------------
+GENERATED_COLUMNS = ("problem_id", "input", "output", "test_i")
+
+
+def generated_tests_file(contest_id) -> str:
+    """A contest's generated tests in the open-r1/codeforces repository (the contest id zero-padded to 4 digits)."""
+    return f"generated_tests/test_cases_{int(contest_id):04d}.parquet"
+
+
+def incomplete_tests(task: dict, can_fetch: bool) -> str | None:
+    """Why an open-r1/codeforces problem's tests would not be complete (None: they are, or will be once its
+    generated tests are attached; rows of other shapes say nothing about completeness)."""
+    meta = task["meta"]
+    if "official_tests_complete" not in meta:
+        return None
+    if meta.get("executable") is False:
+        return "not executable (no solution passes its tests)"
+    if meta.get("official_tests_complete"):
+        return None
+    if meta.get("generated_tests"):
+        return None if meta.get("generated_inline") or can_fetch else "generated tests not available here"
+    return "incomplete tests (official tests incomplete, no generated tests)"
+
+
+def attach_generated_tests(tasks: list[dict], read_contest, *, origin: str = "open-r1/codeforces") -> list[dict]:
+    """Add each problem's generated tests (after its examples and official tests, in test order, duplicates
+    dropped), reading each contest's file once: read_contest(contest_id) -> rows with GENERATED_COLUMNS, or None
+    when the repository has no such file. A problem that needs them (official tests incomplete) and gets none is
+    an error naming the file; one with complete official tests keeps those."""
+    wanted: dict[str, list[dict]] = {}
+    for task in tasks:
+        meta = task["meta"]
+        if meta.get("generated_tests") and not meta.get("generated_inline"):
+            wanted.setdefault(str(meta["contest_id"]), []).append(task)
+    for contest, group in wanted.items():
+        path = generated_tests_file(contest)
+        rows = read_contest(contest)
+        by_problem: dict[str, list[dict]] = {}
+        for row in rows or []:
+            by_problem.setdefault(str(row["problem_id"]), []).append(row)
+        for task in group:
+            meta = task["meta"]
+            found = sorted(by_problem.get(meta["problem_id"], []), key=lambda r: int(r.get("test_i") or 0))
+            if not found:
+                if meta.get("official_tests_complete"):
+                    log.warning("%s/%s: no generated tests for %s (the row says %d): keeping its complete official "
+                                "tests", origin, path, meta["problem_id"], meta["generated_tests"])
+                    continue
+                raise DataError(f"{origin}/{path}: no generated tests for problem {meta['problem_id']} (the row "
+                                f"says {meta['generated_tests']}) and its official tests are incomplete")
+            before = len(task["tests"])
+            task["tests"] = _dedup(task["tests"] + _tests(found, f"{origin}/{path}"))
+            meta["test_counts"] = {**meta["test_counts"], "generated": len(task["tests"]) - before
+                                   + meta["test_counts"]["generated"], "total": len(task["tests"])}
+    return tasks
+
+
+def code_test_stats(tasks: list[dict]) -> dict:
+    """How many tests the code seeds have: per problem (min, median, max, total), by origin, checkers."""
+    counts = sorted(len(t["tests"] or []) for t in tasks)
+    origins = {"examples": 0, "official": 0, "generated": 0}
+    for t in tasks:
+        for key in origins:
+            origins[key] += int((t["meta"].get("test_counts") or {}).get(key, 0))
+    median = (counts[len(counts) // 2] + counts[(len(counts) - 1) // 2]) / 2 if counts else 0
+    return {"problems": len(counts), "tests_min": counts[0] if counts else 0, "tests_median": median,
+            "tests_max": counts[-1] if counts else 0, "tests_total": sum(counts), "by_origin": origins,
+            "with_checker": sum(1 for t in tasks if t["meta"].get("checker")),
+            "official_complete": sum(1 for t in tasks if t["meta"].get("official_tests_complete"))}
 
 
 _TAGS = re.compile(r"\n*Tags:\s*\n(\[.*?\])[ \t]*(?:\n|$)")
@@ -145,7 +242,8 @@ def codeforces_deepcoder(row: dict, *, index: int, where: str, source: str = "co
     """The DeepCoder copy of Codeforces (problem_id, problem, tests): limits and tags are lines of the statement."""
     body, time_limit, memory, tags = _statement_from_text(str(row["problem"]), where)
     tests = _tests(row.get("tests"), where)
-    meta = {"tags": tags, "input_mode": "stdio", "interactive": is_interactive(body, tags)}
+    meta = {"tags": tags, "input_mode": "stdio", "interactive": is_interactive(body, tags),
+            "test_counts": {"total": len(tests)}}
     return make_task(id=f"cf-{safe_id(row['problem_id'])}", domain="code",
                      question="\n\n".join(p for p in (body, limits_footer(time_limit, memory)) if p),
                      tests=tests, time_limit_s=time_limit, memory_limit_mb=memory, source=source,
@@ -160,7 +258,8 @@ def code_contests_deepcoder(row: dict, *, index: int, where: str, source: str = 
             or len(raw["inputs"]) != len(raw["outputs"]):
         raise DataError(f"{where}: tests must be {{inputs: [...], outputs: [...]}} of equal length")
     tests = _tests([{"input": i, "output": o} for i, o in zip(raw["inputs"], raw["outputs"])], where)
-    meta = {"tags": tags, "input_mode": "stdio", "interactive": is_interactive(body, tags)}
+    meta = {"tags": tags, "input_mode": "stdio", "interactive": is_interactive(body, tags),
+            "test_counts": {"total": len(tests)}}
     return make_task(id=f"cc-{safe_id(row['index'])}", domain="code",
                      question="\n\n".join(p for p in (body, limits_footer(time_limit, memory)) if p),
                      tests=tests, time_limit_s=time_limit, memory_limit_mb=memory, source=source,

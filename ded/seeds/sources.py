@@ -142,6 +142,25 @@ def lcb_hub_rows(spec: dict, key: str) -> Iterator[tuple[str, int, dict]]:
             index += 1
 
 
+def generated_tests_reader(spec: dict, key: str):
+    """contest id -> the rows of open-r1/codeforces' generated tests of that contest (None when the repository has no
+    file for it), downloaded at the pinned revision only for the contests of the drawn problems (all of them: ~110 GB)."""
+    def read(contest_id: str) -> list[dict] | None:
+        import pyarrow.parquet as pq
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.utils import EntryNotFoundError
+
+        try:
+            path = hf_hub_download(spec["hub_id"], code.generated_tests_file(contest_id), repo_type="dataset",
+                                   revision=spec.get("revision"))
+        except EntryNotFoundError:
+            log.warning("%s: %s has no %s", key, spec["hub_id"], code.generated_tests_file(contest_id))
+            return None
+        return pq.read_table(path, columns=list(code.GENERATED_COLUMNS)).to_pylist()
+
+    return read
+
+
 def raw_rows(spec: dict, key: str) -> Iterator[tuple[str, int, dict]]:
     if spec.get("local_path"):
         return local_rows(spec["local_path"])
@@ -213,7 +232,7 @@ def build_rows(spec: dict, *, key: str, domain: str | None = None) -> list[dict]
             continue
         task = shape.normalise(row, index=index, where=where)
         if source == "codeforces":
-            reason = code.usable_code_task(task)
+            reason = code.usable_code_task(task) or code.incomplete_tests(task, can_fetch=bool(spec.get("hub_id")))
             if reason:
                 skipped[reason] = skipped.get(reason, 0) + 1
                 continue
@@ -225,6 +244,10 @@ def build_rows(spec: dict, *, key: str, domain: str | None = None) -> list[dict]
     if n is not None and n > len(rows):
         log.warning("%s: n=%d but the source has %d usable rows: taking all", key, n, len(rows))
     rows = draw(rows, n, seed)
+    if source == "codeforces":
+        if spec.get("hub_id") and not spec.get("local_path"):
+            rows = code.attach_generated_tests(rows, generated_tests_reader(spec, key), origin=spec["hub_id"])
+        log.info("%s: tests per problem: %s", key, code.code_test_stats(rows))
     if source == "livecodebench":
         dates = sorted(r["meta"]["contest_date"][:10] for r in rows)
         log.info("%s: %d problems dated %s..%s (window %s..%s); %d without tests", key, len(rows),
