@@ -151,15 +151,29 @@ def generate_responses(backend, tasks: Sequence[dict], *, benchmark: str, params
     return out
 
 
-def score_responses(tasks: Sequence[dict], generations: Sequence[Sequence], judge: Callable[[dict, str], dict]
-                    ) -> list[dict]:
-    """Sample rows (SAMPLE_COLUMNS); a generation that failed (finish_reason error) counts as wrong."""
+def score_responses(tasks: Sequence[dict], generations: Sequence[Sequence],
+                    judge: Callable[[dict, str], dict] | None = None, *, filtering: dict | None = None,
+                    workers: int = 1, pool=None) -> list[dict]:
+    """Sample rows (SAMPLE_COLUMNS); a generation that failed (finish_reason error) counts as wrong.
+
+    judge: a function (task, response) -> verdict, called here one response at a time; None: every response is
+    judged by ded.verify.is_correct_many with `filtering`, in `workers` processes (or in `pool`, an open
+    ded.verify.pool.WorkerPool), the same verdicts as is_correct, computed in parallel with hard deadlines.
+    """
+    pairs = [(task, j, gen) for task, gens in zip(tasks, generations, strict=True) for j, gen in enumerate(gens)]
+    judged = [(task, gen.text) for task, _, gen in pairs if gen.finish_reason != "error"]
+    if judge is not None:
+        verdicts = [judge(task, text) for task, text in judged]
+    else:
+        from ded.verify import is_correct_many
+
+        verdicts = is_correct_many(judged, filtering=filtering or {}, workers=workers, pool=pool) if judged else []
+    ok = iter(bool(v.get("ok")) for v in verdicts)
     rows: list[dict] = []
-    for task, gens in zip(tasks, generations, strict=True):
-        for j, gen in enumerate(gens):
-            ok = gen.finish_reason != "error" and bool(judge(task, gen.text).get("ok"))
-            rows.append({"problem_id": task["id"], "subset": subset_of(task), "sample": j, "correct": int(ok),
-                         "response_tokens": gen.num_tokens, "finish_reason": gen.finish_reason})
+    for task, j, gen in pairs:
+        correct = gen.finish_reason != "error" and next(ok)
+        rows.append({"problem_id": task["id"], "subset": subset_of(task), "sample": j, "correct": int(correct),
+                     "response_tokens": gen.num_tokens, "finish_reason": gen.finish_reason})
     return rows
 
 
@@ -184,17 +198,9 @@ def per_problem_scores(samples: Iterable[dict]) -> dict[str, float]:
 
 def bootstrap_ci(scores: Sequence[float], n_boot: int, seed: int, level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of the mean of `scores` over resamples of the problems (with replacement)."""
-    import numpy as np
+    from ded.stats import bootstrap_mean_ci
 
-    x = np.asarray(scores, dtype=float)
-    if x.size == 0:
-        return (math.nan, math.nan)
-    if x.size == 1 or n_boot < 1:
-        return (float(x.mean()), float(x.mean()))
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
-    alpha = (1 - level) / 2
-    return (float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)))
+    return bootstrap_mean_ci(scores, n_boot, seed, level)
 
 
 def summarize(samples: Sequence[dict], *, model: str, benchmark: str, n_boot: int, seed: int) -> list[dict]:
@@ -294,14 +300,15 @@ def _save_generations(path: Path, key: str, generations: Sequence[Sequence]) -> 
 
 def run_evaluation(*, spec: dict, benchmarks: dict[str, dict], model: str, params: dict, filtering: dict,
                    n_boot: int, seed: int, samples_csv: str, summary_csv: str, results_dir: str = "results",
-                   backend=None, judge=None, backend_options: dict | None = None) -> list[dict]:
+                   backend=None, judge=None, backend_options: dict | None = None, workers: int = 1) -> list[dict]:
     """Evaluate one model on its benchmarks and write both CSVs (rows of every benchmark); returns the summary rows.
 
     benchmarks: name -> {"path": benchmark JSONL, "samples": n per problem}, in output order. The model is loaded
     once for all of them (loading dominates a tiny world's job, and a 32B model's vLLM start-up costs minutes).
     Inputs are checked before any model is loaded: every problem has its gold answer, the model folder has weights.
     Each benchmark's generations are kept beside the outputs (`.<model>.partial/`) until the job ends, so that a job
-    killed half-way resumes with the benchmarks it had finished.
+    killed half-way resumes with the benchmarks it had finished. Responses are judged by `workers` processes (the
+    job's threads; `judge`, a function (task, response) -> verdict, replaces them in tests).
     """
     if not benchmarks:
         raise DataError(f"{model}: no benchmarks to evaluate on")
@@ -331,17 +338,25 @@ def run_evaluation(*, spec: dict, benchmarks: dict[str, dict], model: str, param
         close = getattr(backend, "close", None)
         if close:
             close()
+    # every benchmark's responses through one pool of `workers` verification processes (math-verify, the sandbox)
+    pool = None
     if judge is None:
-        from ded.verify import is_correct
+        from ded.verify import pool_preload
+        from ded.verify.pool import WorkerPool
 
-        def judge(task, response):
-            return is_correct(task, response, filtering=filtering)
-
+        pool = WorkerPool(workers=max(1, int(workers)), preload=pool_preload(t for ts in tasks.values() for t in ts))
     samples, summary = [], []
-    for name in benchmarks:
-        rows = [{"benchmark": name, **r} for r in score_responses(tasks[name], gens[name], judge)]
-        samples += rows
-        summary += summarize(rows, model=model, benchmark=name, n_boot=n_boot, seed=seed)
+    try:
+        for name in benchmarks:
+            scored = score_responses(tasks[name], gens[name], judge, filtering=filtering, pool=pool)
+            rows = [{"benchmark": name, **r} for r in scored]
+            samples += rows
+            summary += summarize(rows, model=model, benchmark=name, n_boot=n_boot, seed=seed)
+            log.info("%s on %s: %d responses judged (%d workers)", model, name, len(rows),
+                     len(pool.workers) if pool else 1)
+    finally:
+        if pool is not None:
+            pool.close()
     write_csv(samples_csv, samples, SAMPLE_COLUMNS)
     write_csv(summary_csv, summary, SUMMARY_COLUMNS)
     shutil.rmtree(partial, ignore_errors=True)

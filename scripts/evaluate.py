@@ -12,4 +12,5 @@ with snakemake_job(snakemake) as log:  # noqa: F821 - injected by Snakemake
                    n_boot=int(p.evaluation["bootstrap"]), seed=int(p.evaluation["seed"]),
                    samples_csv=snakemake.output.samples, summary_csv=snakemake.output.summary,  # noqa: F821
                    results_dir=snakemake.config["results_dir"],  # noqa: F821
-                   backend_options={"num_threads": snakemake.threads})  # noqa: F821
+                   backend_options={"num_threads": snakemake.threads},  # noqa: F821
+                   workers=snakemake.threads)  # noqa: F821 - verification processes once generation is done

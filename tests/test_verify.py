@@ -608,3 +608,28 @@ def test_code_task_kinds_functional_checker_file_and_interactive():
                  "open('output.txt', 'w').write(str(a + b))\n```")
     assert is_correct(filed, response(via_files), filtering=FILTERING)["ok"] is True
     assert is_correct(dict(CODE, meta={"interactive": True}), ADD, filtering=FILTERING)["reason"] == "unsupported"
+
+
+# --- evaluation scores through the parallel checker ------------------------------------------------------------
+def test_evaluation_scores_with_the_parallel_checker(monkeypatch):
+    from ded import evaluate
+    from ded import verify as dedverify
+    from ded.generation import Generation
+
+    calls = []
+    real = dedverify.is_correct_many
+
+    def recording(items, **kw):
+        calls.append((len(items), kw.get("workers"), kw.get("pool")))
+        return real(items, **kw)
+
+    monkeypatch.setattr(dedverify, "is_correct_many", recording)
+    gens = [[Generation(response("\\boxed{0.5}"), 5, "stop"), Generation(response("\\boxed{0.5}"), 5, "error"),
+             Generation(response("\\boxed{2}"), 5, "stop")],
+            [Generation(ADD, 9, "stop"), Generation(LOOP, 9, "length")],
+            [Generation(response("The answer is (B)."), 3, "stop")]]
+    rows = evaluate.score_responses([MATH, CODE, CHOICE], gens, filtering=FILTERING, workers=2)
+    assert calls == [(5, 2, None)]                    # one batch, the failed generation never judged
+    assert [(r["problem_id"], r["sample"], r["correct"]) for r in rows] == [
+        ("m1", 0, 1), ("m1", 1, 0), ("m1", 2, 0), ("c1", 0, 1), ("c1", 1, 0), ("g1", 0, 1)]
+    assert [r["finish_reason"] for r in rows] == ["stop", "error", "stop", "stop", "length", "stop"]
