@@ -322,3 +322,20 @@ def test_interactive_run_talks_through_its_stdio(caps):
         res = channel.finish()
     assert replies == [b"ABC", b"X" * 300_000]
     assert res.status == "ok", res
+
+
+def test_submitted_runs_come_back_in_order_and_are_stopped_at_close(caps):
+    with Sandbox("import sys\nimport time\nn = int(sys.stdin.read())\ntime.sleep(n)\nprint(n)\n") as box:
+        first, second = box.submit("0", **LIMITS), box.submit("1", **LIMITS)
+        with pytest.raises(ValueError, match="in the order they were submitted"):
+            box.collect(second)
+        assert box.collect(first).stdout == b"0\n" and box.collect(second).stdout == b"1\n"
+        box.submit("60", time_limit_s=1, memory_mb=256, wall_limit_s=120)   # never collected
+        started = time.monotonic()
+        uid = box.uid
+    assert time.monotonic() - started < 10            # closing did not wait for the sleeping run
+    if uid is not None:
+        deadline = time.monotonic() + 5
+        while processes_of(uid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert processes_of(uid) == []

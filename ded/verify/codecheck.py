@@ -192,12 +192,21 @@ def _grade_process_per_test(code: str, tests: list, meta: dict, limits: dict, to
     except SandboxBroken as exc:
         return code_verdict(False, "sandbox_error", message=str(exc), tests=len(tests), tests_passed=0, **limits)
     judge = None
-    try:
-        for i, test in enumerate(tests):
-            test_input, expected = str(test["input"]), str(test["output"])
-            cap = max(1 << 20, 4 * len(expected.encode("utf-8", errors="replace")))
-            res = box.run(test_input, output_limit_bytes=cap, files={"input.txt": test_input} if file_mode else None,
+
+    def submit(test: dict):
+        test_input, expected = str(test["input"]), str(test["output"])
+        cap = max(1 << 20, 4 * len(expected.encode("utf-8", errors="replace")))
+        return box.submit(test_input, output_limit_bytes=cap, files={"input.txt": test_input} if file_mode else None,
                           collect=["output.txt"] if file_mode else (), **limits)
+
+    try:
+        pending = submit(tests[0])
+        for i, test in enumerate(tests):
+            # the next test runs while this one's output is compared (after a failure it is stopped unread)
+            following = submit(tests[i + 1]) if i + 1 < len(tests) else None
+            res = box.collect(pending)
+            pending = following
+            test_input, expected = str(test["input"]), str(test["output"])
             extra = {"tests": len(tests), "tests_passed": i, "failed_test": i, **limits}
             if res.status != "ok":
                 return _failure(res, **extra)

@@ -74,7 +74,7 @@ _FRAME_HEADER = 4             # bytes of the big-endian length in front of every
 # the __main__ module, as `python solution.py` would (its code object is compiled from the file, __file__ absolute).
 BOOTSTRAP = """\
 def _run():
-    import builtins, os, sys
+    import builtins, posix, sys
 
     class Quitter:
         def __init__(self, name):
@@ -92,7 +92,7 @@ def _run():
 
     builtins.exit, builtins.quit = Quitter("exit"), Quitter("quit")
     sys.argv = sys.argv[1:]
-    path = os.path.abspath(sys.argv[0])
+    path = posix.getcwd() + "/" + sys.argv[0]   # posix, not os: os is not loaded yet under -S (2 ms to import)
     with open(path, "rb") as fh:
         code = compile(fh.read(), path, "exec")
     namespace = sys.modules["__main__"].__dict__
@@ -229,9 +229,9 @@ def _clamped(wanted: tuple[int, int], hard: int, infinity: int) -> tuple[int, in
 
 
 def _lock_limits(resource, pid: int, limits: dict) -> None:
-    """Set the program's soft and hard limits. posix_spawn returns once the child's exec has released the reaper's
-    memory but a moment before it commits the sandbox uid into the child's saved ids; until then the reaper's ids do
-    not match the child's and prlimit fails with EPERM: yield and retry (one retry is typical, ~10 us)."""
+    """Set the program's soft and hard limits. Its ids equal the reaper's real ones from the spawn on (see _reap),
+    which is what lets the reaper, without CAP_SYS_RESOURCE, set them; on EPERM (ids not yet committed by the child's
+    exec) yield and retry."""
     import time
 
     give_up = time.monotonic() + 5.0
@@ -339,9 +339,9 @@ def _end_run(pid: int, init: bool, ipc: bool, libc) -> None:
 def _reap(spec: dict, uid: int | None, isolation: dict, libc, launcher_pid: int) -> None:
     """The reaper (init of the PID namespace when isolated): one program process per run spec, one report each.
 
-    With a sandbox uid, the reaper's real ids become that uid while its effective and saved ids stay root: a spawn
-    with resetids then gives the program that uid alone (execve copies it into the saved ids), and the reaper keeps
-    root's powers. Inside its PID namespace, init ignores every signal it has no handler for, so the program cannot
+    With a sandbox uid, the reaper's real and saved ids become that uid while its effective ids stay root: a spawn
+    with resetids then gives the program that uid alone, from before its exec, and the reaper keeps root's powers
+    (and may set the limits of its programs: their ids match its real ones). Inside its PID namespace, init ignores every signal it has no handler for, so the program cannot
     kill it.
     """
     import resource
@@ -359,8 +359,8 @@ def _reap(spec: dict, uid: int | None, isolation: dict, libc, launcher_pid: int)
         os.set_inheritable(fd, False)
     if uid is not None:
         os.setgroups([])
-        os.setresgid(uid, 0, 0)
-        os.setresuid(uid, 0, 0)
+        os.setresgid(uid, 0, uid)
+        os.setresuid(uid, 0, uid)
     os.umask(0o077)
     current = {"pid": None, "wall_hit": False}
 
@@ -530,6 +530,17 @@ def default_wall_s(time_limit_s: float) -> float:
     return 2 * time_limit_s + 5
 
 
+def default_workdir_parent() -> str | None:
+    """Where Sandbox folders go: $DED_SANDBOX_TMP, else /dev/shm when writable (a tmpfs: the folder, files and
+    outputs of every run are made and removed per test, several times faster than on a journaling disk), else the
+    system's temporary folder."""
+    chosen = os.environ.get("DED_SANDBOX_TMP")
+    if chosen:
+        return chosen
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 class SandboxBroken(RuntimeError):
     """The launcher or reaper is gone or did not answer in time: no further run is possible."""
 
@@ -641,13 +652,15 @@ class Sandbox:
         import tempfile
         import time
 
-        self.dir = tempfile.mkdtemp(prefix="ded-sbx-", dir=workdir_parent)
+        self.dir = tempfile.mkdtemp(prefix="ded-sbx-", dir=workdir_parent or default_workdir_parent())
         self.io = os.path.join(self.dir, ".io")
         self.proc = None
         self.broken: str | None = None
         self.runs = 0
         self._fds: list[int] = []
         self._groups: set[int] = set()
+        self._queue: list[PendingRun] = []
+        self._last_report_at = 0.0
         try:
             os.chmod(self.dir, 0o711)          # programs pass through to their run folder, see nothing else here
             os.mkdir(self.io, 0o700)
@@ -707,6 +720,8 @@ class Sandbox:
             except OSError:
                 pass
         self._fds = []
+        if self.proc is not None and self._queue:   # runs nobody will collect: stop them now
+            self._break("closed with runs in flight")
         if self.proc is not None:
             try:
                 self.proc.wait(timeout=5)     # the reaper sees the control pipe close, ends, and the launcher exits
@@ -811,11 +826,18 @@ class Sandbox:
         res.launcher_pid = self.proc.pid if self.proc is not None else None
         return res
 
-    def run(self, stdin: str | bytes = b"", *, time_limit_s: float, memory_mb: int, wall_limit_s: float | None = None,
-            output_limit_bytes: int = 16 << 20, stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16,
-            nproc: int = 64, nofile: int = 128, argv: Sequence[str] = (), files: dict | None = None,
-            collect: Sequence[str] = ()) -> RunResult:
-        """Run the program once on `stdin`; never raises for the program's faults.
+    def run(self, stdin: str | bytes = b"", **limits) -> RunResult:
+        """Run the program once on `stdin` and wait for its result; never raises for the program's faults.
+        Arguments: see submit."""
+        return self.collect(self.submit(stdin, **limits))
+
+    def submit(self, stdin: str | bytes = b"", *, time_limit_s: float, memory_mb: int,
+               wall_limit_s: float | None = None, output_limit_bytes: int = 16 << 20,
+               stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16, nproc: int = 64, nofile: int = 128,
+               argv: Sequence[str] = (), files: dict | None = None, collect: Sequence[str] = ()) -> "PendingRun":
+        """Queue one run of the program on `stdin`; runs execute one after another, in the order submitted, and
+        their results are collected in that order (collect). Submitting the next test before collecting this one
+        keeps the reaper busy while the caller compares outputs.
 
         argv: its command-line arguments; files: {name: str | bytes} put in its folder first; collect: names of files
         it may write there, returned in RunResult.files (regular files only, never through a link, at most
@@ -829,7 +851,7 @@ class Sandbox:
         """
         import time
 
-        started = time.monotonic()
+        submitted = time.monotonic()
         if isinstance(stdin, str):
             stdin = stdin.encode("utf-8", errors="replace")
         wall = wall_limit_s if wall_limit_s is not None else default_wall_s(time_limit_s)
@@ -844,14 +866,29 @@ class Sandbox:
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-        deadline = started + wall + REPORT_SLACK_S
-        report = None
+        pending = PendingRun(n, cwd, spec, submitted, wall, time_limit_s, output_limit_bytes, stderr_limit_bytes,
+                             tuple(collect))
         if not self.broken:
-            self._send_run(spec, deadline)
-            report = self._await_report(deadline)
-        return self._finish(n, cwd, spec, report, started=started, time_limit_s=time_limit_s,
-                            output_limit_bytes=output_limit_bytes, stderr_limit_bytes=stderr_limit_bytes,
-                            collect=collect)
+            self._send_run(spec, submitted + wall + REPORT_SLACK_S)
+            self._queue.append(pending)
+        return pending
+
+    def collect(self, pending: "PendingRun") -> RunResult:
+        """The result of a submitted run (the oldest one not yet collected)."""
+        import time
+
+        report = None
+        if pending in self._queue:
+            if self._queue[0] is not pending:
+                raise ValueError("Sandbox.collect: collect runs in the order they were submitted")
+            # it began when the run before it ended (or when it was submitted): its deadline counts from there
+            began = max(pending.submitted, self._last_report_at)
+            report = self._await_report(began + pending.wall + REPORT_SLACK_S)
+            self._queue.pop(0)
+            self._last_report_at = time.monotonic()
+        return self._finish(pending.n, pending.cwd, pending.spec, report, started=pending.submitted,
+                            time_limit_s=pending.time_limit_s, output_limit_bytes=pending.output_limit_bytes,
+                            stderr_limit_bytes=pending.stderr_limit_bytes, collect=pending.collect)
 
     def start(self, *, time_limit_s: float, memory_mb: int, wall_limit_s: float | None = None,
               stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16, nproc: int = 64, nofile: int = 128,
@@ -871,6 +908,25 @@ class Sandbox:
             self._send_run(spec, started + wall + REPORT_SLACK_S)
         return Channel(self, n, cwd, spec, started=started, wall=wall, time_limit_s=time_limit_s,
                        stderr_limit_bytes=stderr_limit_bytes)
+
+
+@dataclass
+class PendingRun:
+    """A run submitted to a Sandbox, not yet collected."""
+    n: int
+    cwd: str
+    spec: dict
+    submitted: float
+    wall: float
+    time_limit_s: float
+    output_limit_bytes: int
+    stderr_limit_bytes: int
+    collect: tuple
+
+    def __eq__(self, other) -> bool:   # identity: `in` on the queue must not compare specs
+        return self is other
+
+    __hash__ = object.__hash__
 
 
 class Channel:
