@@ -633,3 +633,22 @@ def test_evaluation_scores_with_the_parallel_checker(monkeypatch):
     assert [(r["problem_id"], r["sample"], r["correct"]) for r in rows] == [
         ("m1", 0, 1), ("m1", 1, 0), ("m1", 2, 0), ("c1", 0, 1), ("c1", 1, 0), ("g1", 0, 1)]
     assert [r["finish_reason"] for r in rows] == ["stop", "error", "stop", "stop", "length", "stop"]
+
+
+def test_code_responses_share_one_sandbox_across_failures():
+    """Responses checked one after another reuse one launcher; a failure stops the test that ran ahead of it."""
+    import time
+
+    from ded.verify import codecheck
+
+    tests = [{"input": f"{i} {i}\n", "output": f"{2 * i}\n"} for i in range(6)]
+    task = dict(CODE, tests=tests)
+    pids, verdicts = [], []
+    for text in (ADD, LOOP, response("```python\nprint(0)\n```"), ADD):
+        start = time.monotonic()
+        verdicts.append(is_correct(task, text, filtering=FILTERING))
+        pids.append(codecheck._SHARED.boxes["solution"][1].proc.pid)
+        assert time.monotonic() - start < 30
+    assert [v["reason"] for v in verdicts] == ["passed", "timeout", "wrong_answer", "passed"]
+    assert verdicts[2]["failed_test"] == 1 and verdicts[1]["failed_test"] == 0
+    assert len(set(pids)) == 1

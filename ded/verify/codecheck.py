@@ -15,6 +15,7 @@ Both stop at the first failing test (the verdict cannot change after it).
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import re
@@ -165,12 +166,12 @@ def lcb_global_limit_s(time_s: float, n_tests: int) -> float:
 CHECKER_LIMITS = {"time_limit_s": 10, "memory_mb": 1024}
 
 
-def run_checker(box: Sandbox, test_input: str, expected: str, output: bytes) -> tuple[bool | None, str]:
-    """One test through a special judge already in `box`: `python checker.py input.txt correct_output.txt
+def run_checker(box: Sandbox, checker: str, test_input: str, expected: str, output: bytes) -> tuple[bool | None, str]:
+    """One test through a special judge, run in `box`: `python checker.py input.txt correct_output.txt
     solution_output.txt`, accepted when it exits cleanly and the last token of its stdout is 1 (open-r1's
     contract). Returns (accepted, message); accepted None when the checker itself failed."""
     files = {"input.txt": test_input, "correct_output.txt": expected, "solution_output.txt": output}
-    res = box.run(b"", argv=list(files), files=files, **CHECKER_LIMITS)
+    res = box.run(b"", argv=list(files), files=files, source=checker, **CHECKER_LIMITS)
     if res.status != "ok":
         return None, f"checker {res.status}: {res.message} {res.stderr_tail(200)}".strip()
     tokens = res.stdout.split()
@@ -184,11 +185,59 @@ def _failure(res: RunResult, **extra) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # The two graders
 # ---------------------------------------------------------------------------------------------------------------
+class _SharedSandboxes:
+    """One Sandbox per role (solutions, checkers) kept for the life of the process: its ~40 ms start (interpreter,
+    namespaces) is paid once, not once per response; each run still gets a fresh process, folder and cleanup. Used by
+    one caller at a time (a second thread, or a forked child, gets a Sandbox of its own)."""
+
+    def __init__(self):
+        import threading
+
+        self.boxes: dict[str, tuple[int, Sandbox]] = {}
+        self.locks = {role: threading.Lock() for role in ("solution", "checker")}
+
+    def borrow(self, role: str) -> tuple[Sandbox, bool]:
+        """(sandbox, shared): shared ones go back with give_back, private ones are closed by the caller."""
+        import os
+
+        if not self.locks[role].acquire(blocking=False):
+            return Sandbox(), False
+        pid, box = self.boxes.get(role, (None, None))
+        if box is None or pid != os.getpid() or not box.idle():
+            if box is not None and pid == os.getpid():
+                box.close()
+            try:
+                box = Sandbox()
+            except BaseException:
+                self.locks[role].release()
+                raise
+            self.boxes[role] = (os.getpid(), box)
+        return box, True
+
+    def give_back(self, role: str, box: Sandbox, shared: bool) -> None:
+        if shared:
+            self.locks[role].release()
+        else:
+            box.close()
+
+    def close(self) -> None:
+        import os
+
+        for pid, box in self.boxes.values():
+            if pid == os.getpid():
+                box.close()
+        self.boxes = {}
+
+
+_SHARED = _SharedSandboxes()
+atexit.register(_SHARED.close)
+
+
 def _grade_process_per_test(code: str, tests: list, meta: dict, limits: dict, tol: float) -> dict:
     file_mode = meta.get("input_mode") == "file"
     checker = meta.get("checker")
     try:
-        box = Sandbox(code)
+        box, shared = _SHARED.borrow("solution")
     except SandboxBroken as exc:
         return code_verdict(False, "sandbox_error", message=str(exc), tests=len(tests), tests_passed=0, **limits)
     judge = None
@@ -197,12 +246,13 @@ def _grade_process_per_test(code: str, tests: list, meta: dict, limits: dict, to
         test_input, expected = str(test["input"]), str(test["output"])
         cap = max(1 << 20, 4 * len(expected.encode("utf-8", errors="replace")))
         return box.submit(test_input, output_limit_bytes=cap, files={"input.txt": test_input} if file_mode else None,
-                          collect=["output.txt"] if file_mode else (), **limits)
+                          collect=["output.txt"] if file_mode else (), source=code, **limits)
 
+    pending = None
     try:
         pending = submit(tests[0])
         for i, test in enumerate(tests):
-            # the next test runs while this one's output is compared (after a failure it is stopped unread)
+            # the next test runs while this one's output is compared (after a failure it is stopped, unread)
             following = submit(tests[i + 1]) if i + 1 < len(tests) else None
             res = box.collect(pending)
             pending = following
@@ -213,8 +263,8 @@ def _grade_process_per_test(code: str, tests: list, meta: dict, limits: dict, to
             raw = res.files.get("output.txt", res.stdout) if file_mode else res.stdout
             if checker:
                 if judge is None:
-                    judge = Sandbox(checker)
-                ok, why = run_checker(judge, test_input, expected, raw)
+                    judge = _SHARED.borrow("checker")
+                ok, why = run_checker(judge[0], checker, test_input, expected, raw)
                 if ok is None:
                     return code_verdict(False, "checker_error", message=why, **extra)
             else:
@@ -225,9 +275,11 @@ def _grade_process_per_test(code: str, tests: list, meta: dict, limits: dict, to
     except SandboxBroken as exc:
         return code_verdict(False, "checker_error", message=str(exc), tests=len(tests), **limits)
     finally:
-        box.close()
+        if pending is not None:
+            box.discard(pending)
+        _SHARED.give_back("solution", box, shared)
         if judge is not None:
-            judge.close()
+            _SHARED.give_back("checker", *judge)
     return code_verdict(True, "passed", tests=len(tests), tests_passed=len(tests), **limits)
 
 

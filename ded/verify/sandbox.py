@@ -228,7 +228,7 @@ def _clamped(wanted: tuple[int, int], hard: int, infinity: int) -> tuple[int, in
     return min(wanted[0], hard), min(wanted[1], hard)
 
 
-def _lock_limits(resource, pid: int, limits: dict) -> None:
+def _lock_limits(resource, pid: int, limits: dict, hard: dict) -> None:
     """Set the program's soft and hard limits. Its ids equal the reaper's real ones from the spawn on (see _reap),
     which is what lets the reaper, without CAP_SYS_RESOURCE, set them; on EPERM (ids not yet committed by the child's
     exec) yield and retry."""
@@ -238,8 +238,7 @@ def _lock_limits(resource, pid: int, limits: dict) -> None:
     for which, wanted in limits.items():
         while True:
             try:
-                _, hard = resource.prlimit(pid, which)
-                resource.prlimit(pid, which, _clamped(wanted, hard, resource.RLIM_INFINITY))
+                resource.prlimit(pid, which, _clamped(wanted, hard[which], resource.RLIM_INFINITY))
                 break
             except PermissionError:
                 if time.monotonic() > give_up:
@@ -264,6 +263,7 @@ def _spawn(spec: dict, run: dict, unprivileged: bool, resource) -> int:
         if run["mem_bytes"] >= _MIN_INHERITED_AS:
             inherited.append(resource.RLIMIT_AS)
         saved = {which: resource.getrlimit(which) for which in inherited}
+        hard = {which: resource.getrlimit(which)[1] for which in limits}   # the program inherits these
         os.chdir(run["cwd"])
         try:
             for which in inherited:
@@ -283,7 +283,7 @@ def _spawn(spec: dict, run: dict, unprivileged: bool, resource) -> int:
                 resource.setrlimit(which, value)
             os.chdir(spec["dir"])
         try:
-            _lock_limits(resource, pid, limits)
+            _lock_limits(resource, pid, limits, hard)
         except OSError:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
@@ -336,13 +336,41 @@ def _end_run(pid: int, init: bool, ipc: bool, libc) -> None:
         pass
 
 
+def _wait_program(pid: int, n: int, deadline: float, control: int, queue: list, time) -> tuple[bool, bool, bool]:
+    """Wait for run n's program to end, its wall deadline, or a message on the control pipe (run specs and cancels of
+    other runs are queued; a cancel of this run, or the pipe's end, kills it). Returns (wall limit hit, cancelled,
+    control closed)."""
+    import select
+
+    pidfd = os.pidfd_open(pid)
+    try:
+        while True:
+            ready = select.select([pidfd, control], [], [], max(0.0, deadline - time.monotonic()))[0]
+            if pidfd in ready:
+                return False, False, False
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                return True, False, False
+            message = _recv_frame(control)
+            if message is None:
+                os.kill(pid, signal.SIGKILL)
+                return False, False, True
+            if message.get("cancel") == n:
+                os.kill(pid, signal.SIGKILL)
+                return False, True, False
+            queue.append(message)
+    finally:
+        os.close(pidfd)
+
+
 def _reap(spec: dict, uid: int | None, isolation: dict, libc, launcher_pid: int) -> None:
-    """The reaper (init of the PID namespace when isolated): one program process per run spec, one report each.
+    """The reaper (init of the PID namespace when isolated): one program process per run spec, one report each, in
+    the order of the specs; {"cancel": n} stops run n (running or queued).
 
     With a sandbox uid, the reaper's real and saved ids become that uid while its effective ids stay root: a spawn
     with resetids then gives the program that uid alone, from before its exec, and the reaper keeps root's powers
-    (and may set the limits of its programs: their ids match its real ones). Inside its PID namespace, init ignores every signal it has no handler for, so the program cannot
-    kill it.
+    (and may set the limits of its programs, whose ids match its real ones). Inside its PID namespace, init ignores
+    every signal it has no handler for, so no program can kill it.
     """
     import resource
     import time
@@ -362,45 +390,49 @@ def _reap(spec: dict, uid: int | None, isolation: dict, libc, launcher_pid: int)
         os.setresgid(uid, 0, uid)
         os.setresuid(uid, 0, uid)
     os.umask(0o077)
-    current = {"pid": None, "wall_hit": False}
-
-    def on_alarm(signum, frame):
-        if current["pid"] is not None:
-            current["wall_hit"] = True
-            try:
-                os.kill(current["pid"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-    signal.signal(signal.SIGALRM, on_alarm)
     # Python handles SIGINT, which makes init receive it from the program (its real uid is the program's): ignore
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     control, reports = spec["control_fd"], spec["report_fd"]
     _send_frame(reports, {"ready": True, "uid": uid, "isolation": isolation})
-    while True:
-        run = _recv_frame(control)
-        if run is None:
-            break
+    queue: list[dict] = []
+    cancelled: set[int] = set()
+    closed = False
+    while not closed:
+        if not queue:
+            message = _recv_frame(control)
+            if message is None:
+                break
+            if "cancel" in message:
+                cancelled.add(message["cancel"])
+            else:
+                queue.append(message)
+            continue
+        run = queue.pop(0)
+        if run["n"] in cancelled:
+            _send_frame(reports, {"n": run["n"], "cancelled": True})
+            continue
         started = time.monotonic()
         try:
             pid = _spawn(spec, run, uid is not None, resource)
         except OSError as exc:
-            _send_frame(reports, {"spawn_error": f"sandbox: could not start the program: {exc!r}"})
+            _send_frame(reports, {"n": run["n"], "spawn_error": f"sandbox: could not start the program: {exc!r}"})
             continue
         if not init:    # the caller kills this group if the reaper dies before reporting
             _send_frame(reports, {"started": pid})
-        current["pid"], current["wall_hit"] = pid, False
-        signal.setitimer(signal.ITIMER_REAL, run["wall_s"])
+        wall_hit, stopped, closed = _wait_program(pid, run["n"], started + run["wall_s"], control, queue, time)
         _, status, usage = os.wait4(pid, 0)
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        current["pid"] = None
         wall = time.monotonic() - started
         _end_run(pid, init, isolation.get("namespaces", False), libc)
+        # cancels that arrived with the queued specs
+        for message in [m for m in queue if "cancel" in m]:
+            cancelled.add(message["cancel"])
+            queue.remove(message)
         _send_frame(reports, {
+            "n": run["n"], "cancelled": stopped,
             "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
-            "wall_timeout": current["wall_hit"], "wall_s": wall})
+            "wall_timeout": wall_hit, "wall_s": wall})
     os._exit(0)
 
 
@@ -647,7 +679,7 @@ def _kill_group(pgid: int) -> None:
 class Sandbox:
     """One launcher for many runs of the same program (see the module docstring). Not thread-safe."""
 
-    def __init__(self, source: str, *, interactive: bool = False, workdir_parent: str | None = None):
+    def __init__(self, source: str = "", *, interactive: bool = False, workdir_parent: str | None = None):
         import subprocess
         import tempfile
         import time
@@ -744,17 +776,23 @@ class Sandbox:
             _kill_group(group)
 
     # -- runs -----------------------------------------------------------------------------------------------------
-    def _prepare(self, files: dict | None) -> tuple[int, str]:
+    def _prepare(self, files: dict | None, source: str | None = None) -> tuple[int, str]:
         n = self.runs
         self.runs += 1
         cwd = os.path.join(self.dir, f"{RUN_PREFIX}{n}")
         os.mkdir(cwd, 0o700)
-        try:
-            os.link(self.source_path, os.path.join(cwd, PROGRAM_NAME))
-        except OSError:
-            import shutil
+        program = os.path.join(cwd, PROGRAM_NAME)
+        if source is not None:
+            with open(program, "w", encoding="utf-8", errors="surrogatepass") as fh:
+                fh.write(source)
+            os.chmod(program, 0o644)
+        else:
+            try:
+                os.link(self.source_path, program)
+            except OSError:
+                import shutil
 
-            shutil.copyfile(self.source_path, os.path.join(cwd, PROGRAM_NAME))
+                shutil.copyfile(self.source_path, program)
         for name, content in (files or {}).items():
             path = _plain_name(cwd, name)
             with open(path, "wb") as fh:
@@ -766,7 +804,7 @@ class Sandbox:
 
     def _spec(self, n: int, cwd: str, *, stdio: str, time_limit_s: float, memory_mb: int, wall_s: float,
               fsize_bytes: int, nproc: int, nofile: int, argv: Sequence[str]) -> dict:
-        return {"cwd": cwd, "stdio": stdio, "stdin": os.path.join(self.io, f"in-{n}"),
+        return {"n": n, "cwd": cwd, "stdio": stdio, "stdin": os.path.join(self.io, f"in-{n}"),
                 "stdout": os.path.join(self.io, f"out-{n}"), "stderr": os.path.join(self.io, f"err-{n}"),
                 "argv": [str(a) for a in argv], "cpu_s": time_limit_s, "wall_s": wall_s + 0.5,
                 "mem_bytes": int(memory_mb) << 20, "fsize_bytes": int(fsize_bytes), "nproc": nproc, "nofile": nofile}
@@ -834,14 +872,15 @@ class Sandbox:
     def submit(self, stdin: str | bytes = b"", *, time_limit_s: float, memory_mb: int,
                wall_limit_s: float | None = None, output_limit_bytes: int = 16 << 20,
                stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16, nproc: int = 64, nofile: int = 128,
-               argv: Sequence[str] = (), files: dict | None = None, collect: Sequence[str] = ()) -> "PendingRun":
+               argv: Sequence[str] = (), files: dict | None = None, collect: Sequence[str] = (),
+               source: str | None = None) -> "PendingRun":
         """Queue one run of the program on `stdin`; runs execute one after another, in the order submitted, and
         their results are collected in that order (collect). Submitting the next test before collecting this one
         keeps the reaper busy while the caller compares outputs.
 
-        argv: its command-line arguments; files: {name: str | bytes} put in its folder first; collect: names of files
-        it may write there, returned in RunResult.files (regular files only, never through a link, at most
-        output_limit_bytes each).
+        source: this run's program (default: the Sandbox's); argv: its command-line arguments; files: {name: str |
+        bytes} put in its folder first; collect: names of files it may write there, returned in RunResult.files
+        (regular files only, never through a link, at most output_limit_bytes each).
         time_limit_s: CPU seconds (RLIMIT_CPU, and the measured CPU time of the program and its children);
         wall_limit_s: real seconds (default 2 * time_limit_s + 5: generous, since CPU time is the limit that counts
         and a loaded machine stretches wall time; the wall limit only stops programs that sleep or block);
@@ -855,7 +894,7 @@ class Sandbox:
         if isinstance(stdin, str):
             stdin = stdin.encode("utf-8", errors="replace")
         wall = wall_limit_s if wall_limit_s is not None else default_wall_s(time_limit_s)
-        n, cwd = self._prepare(files)
+        n, cwd = self._prepare(files, source)
         spec = self._spec(n, cwd, stdio="files", time_limit_s=time_limit_s, memory_mb=memory_mb, wall_s=wall,
                           fsize_bytes=max(output_limit_bytes + 1, int(file_limit_mb) << 20), nproc=nproc,
                           nofile=nofile, argv=argv)
@@ -872,6 +911,18 @@ class Sandbox:
             self._send_run(spec, submitted + wall + REPORT_SLACK_S)
             self._queue.append(pending)
         return pending
+
+    def discard(self, pending: "PendingRun") -> None:
+        """Stop a submitted run whose result is no longer wanted (killed if running), and drop its result."""
+        import time
+
+        if pending in self._queue and not self.broken:
+            self._send_run({"cancel": pending.n}, time.monotonic() + REPORT_SLACK_S)
+        self.collect(pending)
+
+    def idle(self) -> bool:
+        """No run in flight and the session alive: ready for more runs (of any program)."""
+        return not self._queue and not self.broken and self.proc is not None and self.proc.poll() is None
 
     def collect(self, pending: "PendingRun") -> RunResult:
         """The result of a submitted run (the oldest one not yet collected)."""
@@ -892,7 +943,7 @@ class Sandbox:
 
     def start(self, *, time_limit_s: float, memory_mb: int, wall_limit_s: float | None = None,
               stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16, nproc: int = 64, nofile: int = 128,
-              argv: Sequence[str] = (), files: dict | None = None) -> "Channel":
+              argv: Sequence[str] = (), files: dict | None = None, source: str | None = None) -> "Channel":
         """An interactive run: the program's stdin and stdout are pipes to the returned Channel (Sandbox made with
         interactive=True). Limits as in run(), for the whole run."""
         import time
@@ -901,7 +952,7 @@ class Sandbox:
             raise ValueError("Sandbox.start needs a Sandbox made with interactive=True")
         started = time.monotonic()
         wall = wall_limit_s if wall_limit_s is not None else default_wall_s(time_limit_s)
-        n, cwd = self._prepare(files)
+        n, cwd = self._prepare(files, source)
         spec = self._spec(n, cwd, stdio="pipe", time_limit_s=time_limit_s, memory_mb=memory_mb, wall_s=wall,
                           fsize_bytes=int(file_limit_mb) << 20, nproc=nproc, nofile=nofile, argv=argv)
         if not self.broken:
