@@ -42,7 +42,8 @@ ALL = "all"
 def eval_model_spec(config: dict, model: str, results_dir: str | None = None) -> dict:
     """The generation spec (ded.generation.load_backend) of an evaluated model name.
 
-    base_<student>: the student's own entry, untouched. An experiment or select_<teacher>: the trained folder
+    base_<student> and teacher_<teacher>: the model's own entry, untouched. An experiment or select_<teacher> (any
+    replicate): the trained folder
     R/models/<model>, with evaluation.backend (null: the student's backend) and evaluation.tensor_parallel_size, and
     the student's own max_model_len and sampling block: a fine-tuned model keeps its base's config.json, so its
     context limit is the base's (Qwen2.5-32B-Instruct 32768, phi-4 16384; ded preflight checks them).
@@ -50,17 +51,10 @@ def eval_model_spec(config: dict, model: str, results_dir: str | None = None) ->
     from ded import config as dedcfg
 
     results_dir = results_dir or config.get("results_dir", "results")
-    students = config.get("students", {})
-    if model.startswith("base_") and model[len("base_"):] in students:
-        return dict(students[model[len("base_"):]])
-    if dedcfg.select_model_teacher(config, model):
-        student = config.get("selection", {}).get("student", "student")
-    elif model in config.get("experiments", {}):
-        student = config["experiments"][model]["student"]
-    else:
-        raise dedcfg.ConfigError(
-            f"evaluation: unknown model {model!r} (expected an experiment, select_<teacher> or base_<student>)")
-    base = dict(dedcfg.model_spec(config, student))
+    parsed = dedcfg.parse_model_name(config, model)
+    if parsed.kind in ("base", "teacher"):   # evaluated in place, with its own backend
+        return dict(dedcfg.model_spec(config, parsed.key))
+    base = dict(dedcfg.model_spec(config, dedcfg.model_student(config, model)))
     ev = config.get("evaluation", {})
     spec = {k: v for k, v in base.items() if k in ("display_name", "max_model_len", "sampling")}
     spec.update(model=f"{results_dir}/models/{model}", revision=None, tokenizer=None,
