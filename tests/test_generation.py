@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ded.generation import Generation, GenerationError, SamplingParams, derive_seed, expand_seeds, load_backend
-from ded.generation.base import forced_prefix, join_reasoning, normalise_finish_reason
+from ded.generation.base import forced_prefix, join_reasoning, normalise_finish_reason, render_prompt
 from ded.generation.cache import JsonCache
 from ded.generation.openai_backend import parse_retry_after
 
@@ -115,6 +115,31 @@ def test_transformers_greedy_ignores_seeds(hf_backend):
     assert all(len({g.text for g in o}) == 1 for o in out)
     assert all(g.num_tokens == 12 and g.finish_reason == "length" for o in out for g in o)
     assert hf_backend.generate(PROMPTS[:1], params, 1, [42])[0][0].text == out[0][0].text
+
+
+def test_transformers_decode_loop_matches_generate(hf_backend):
+    """The backend's own decode loop (rows leave the batch at their end) gives what transformers' generate() gives
+    for the same padded batch: greedy continuations of prompts of different lengths, token for token."""
+    import torch
+
+    params = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=16)
+    ids = [hf_backend.tokenizer(render_prompt(hf_backend.tokenizer, m), add_special_tokens=False)["input_ids"]
+           for m in PROMPTS[:3]]
+    assert len({len(x) for x in ids}) > 1, "the prompts must need padding"
+    ours = hf_backend._generate_batch(ids, [0, 0, 0], params)
+    width = max(map(len, ids))
+    input_ids = torch.tensor([[hf_backend.pad_id] * (width - len(x)) + x for x in ids])
+    mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids])
+    with torch.no_grad():
+        ref = hf_backend.model.generate(input_ids=input_ids, attention_mask=mask, do_sample=False, max_new_tokens=16,
+                                        eos_token_id=hf_backend.eos_ids, pad_token_id=hf_backend.pad_id)
+    for row, (text, num_tokens, reason) in enumerate(ours):
+        toks = ref[row, width:].tolist()
+        end = next((k for k, t in enumerate(toks) if t in hf_backend.eos_ids), None)
+        expected = toks if end is None else toks[:end]
+        assert text == hf_backend.tokenizer.decode(expected, skip_special_tokens=False)
+        assert num_tokens == (16 if end is None else end + 1)
+        assert reason == ("length" if end is None else "stop")
 
 
 def test_transformers_stop_at_eos(random_tiny_model, tmp_path):
