@@ -7,6 +7,7 @@ Snakefile (input functions) and inside jobs (scripts receive `snakemake.config`)
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 SELECTED = "selected"
@@ -71,6 +72,16 @@ def training_params(config: dict, name: str | None = None, quick: bool = False) 
     return params
 
 
+def run_training_params(config: dict, model: str) -> dict:
+    """The training settings of one trained model (any replicate): selection.train merged in for select_<teacher>,
+    the experiment's overrides for an experiment, and the replicate's own seed."""
+    parsed = parse_model_name(config, model)
+    if not parsed.trained:
+        raise ConfigError(f"model {model!r} is not trained (an experiment or select_<teacher>)")
+    params = training_params(config, quick=True) if parsed.kind == "select" else training_params(config, parsed.key)
+    return {**params, "seed": replicate_seed(params.get("seed", 42), parsed.replicate)}
+
+
 SELECT_PREFIX = "select_"
 
 
@@ -108,6 +119,23 @@ def selection_runs(config: dict) -> dict[str, str]:
     return runs
 
 
+def first_runs(config: dict, domain: str | None = None) -> dict[str, str]:
+    """teacher -> the run that distils that teacher's first responses of `domain` into the selection student: the
+    experiment that trains exactly that corpus (Table 1's runs, at the main training settings), else for
+    selection.domain teacher selection's own run for it (teachers with neither are left out)."""
+    sel = config.get("selection", {})
+    domain = domain or sel.get("domain", "math")
+    wanted = [{"domain": domain, "variant": "first", "limit": None}]
+    runs = selection_runs(config) if domain == sel.get("domain", "math") else {}
+    for teacher in config.get("teachers", {}):
+        for name, exp in config.get("experiments", {}).items():
+            if (exp["teacher"] == teacher and exp["student"] == sel.get("student", "student")
+                    and [{"limit": None, **piece} for piece in exp["data"]] == wanted):
+                runs[teacher] = name
+                break
+    return runs
+
+
 def resolve_teacher(config: dict, teacher: str, selected: str | None) -> str:
     """Map 'selected' to the chosen teacher (from config or from the selection checkpoint)."""
     if teacher != SELECTED:
@@ -120,9 +148,94 @@ def resolve_teacher(config: dict, teacher: str, selected: str | None) -> str:
     return selected
 
 
+BASE_PREFIX = "base_"
+TEACHER_PREFIX = "teacher_"
+REPLICATE_MARK = ".rep"
+
+
 def base_model_name(student: str) -> str:
     """Wildcard value naming an untrained student in evaluation paths."""
-    return f"base_{student}"
+    return BASE_PREFIX + student
+
+
+def teacher_model_name(teacher: str) -> str:
+    """Wildcard value naming a teacher evaluated as itself (its own benchmark score: claim C2, Table 5)."""
+    return TEACHER_PREFIX + teacher
+
+
+def replicates(config: dict) -> int:
+    return int(config.get("replicates") or 1)
+
+
+def replicate_name(run: str, replicate: int) -> str:
+    """Replicate 0 of a run is the run itself; replicate r > 0 is `<run>.rep<r>` (its own training and evaluation
+    seeds: ded.config.replicate_seed)."""
+    return run if replicate == 0 else f"{run}{REPLICATE_MARK}{replicate}"
+
+
+def run_of(name: str) -> str:
+    """The run a (possibly replicate) name belongs to: `mixed.rep2` -> `mixed`; other names unchanged."""
+    head, mark, tail = name.rpartition(REPLICATE_MARK)
+    return head if mark and tail.isdigit() else name
+
+
+def replicate_names(config: dict, run: str) -> list[str]:
+    return [replicate_name(run, r) for r in range(replicates(config))]
+
+
+def replicate_seed(seed: int, replicate: int) -> int:
+    """The training or evaluation seed of a replicate (replicate 0 keeps the configured seed)."""
+    return int(seed) + 1000 * int(replicate)
+
+
+@dataclass(frozen=True)
+class ModelName:
+    """An evaluated or trained model's name, parsed: `kind` is experiment, select (teacher selection's quick SFT of
+    teacher `key`), base (student `key` untrained) or teacher (teacher `key` itself); `run` is the name without the
+    replicate mark."""
+
+    kind: str
+    key: str
+    run: str
+    replicate: int = 0
+
+    @property
+    def name(self) -> str:
+        return replicate_name(self.run, self.replicate)
+
+    @property
+    def trained(self) -> bool:
+        return self.kind in ("experiment", "select")
+
+
+def parse_model_name(config: dict, name: str) -> ModelName:
+    """The one reader of model names (R/models/<name>, R/eval/<name>); raises ConfigError naming what exists."""
+    run, replicate = name, 0
+    head, mark, tail = name.rpartition(REPLICATE_MARK)
+    if mark and tail.isdigit() and int(tail) > 0:
+        run, replicate = head, int(tail)
+        if replicate >= replicates(config):
+            raise ConfigError(f"model {name!r}: replicate {replicate}, but replicates is {replicates(config)}")
+    if run in config.get("experiments", {}):
+        return ModelName("experiment", run, run, replicate)
+    teacher = select_model_teacher(config, run)
+    if teacher is not None:
+        return ModelName("select", teacher, run, replicate)
+    for prefix, kind, section in ((BASE_PREFIX, "base", "students"), (TEACHER_PREFIX, "teacher", "teachers")):
+        if run.startswith(prefix) and run[len(prefix):] in config.get(section, {}):
+            return ModelName(kind, run[len(prefix):], run, replicate)
+    raise ConfigError(f"model {name!r}: not an experiment, select_<teacher>, base_<student> or teacher_<teacher> "
+                      f"(optionally {REPLICATE_MARK}<r>)")
+
+
+def model_student(config: dict, name: str) -> str | None:
+    """The student a model is (base) or starts from (experiment, select); None for a teacher."""
+    parsed = parse_model_name(config, name)
+    if parsed.kind == "experiment":
+        return config["experiments"][parsed.key]["student"]
+    if parsed.kind == "select":
+        return config.get("selection", {}).get("student", "student")
+    return parsed.key if parsed.kind == "base" else None
 
 
 def validate_references(config: dict) -> list[str]:
@@ -165,9 +278,16 @@ def validate_references(config: dict) -> list[str]:
     for b in pca.get("benchmarks", []):
         if b not in benches:
             problems.append(f"analysis.pca.benchmarks: unknown benchmark '{b}'")
+    for section in ("experiments", "teachers", "students"):
+        for key in config.get(section, {}):
+            if REPLICATE_MARK in key:
+                problems.append(f"{section}.{key}: a key must not contain {REPLICATE_MARK!r} (it marks replicates)")
     if config.get("mode") == "tiny" and not config.get("tinyworld"):
         problems.append("tinyworld: required when mode is tiny")
     problems += _training_problems(config)
+    from ded.reporting.claims import check_claims_config
+
+    problems += check_claims_config(config.get("claims") or {}, config)
     return problems
 
 

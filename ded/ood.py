@@ -189,6 +189,29 @@ def result_rows(results: dict, tasks: Sequence[str]) -> list[dict]:
     return rows
 
 
+OOD_SAMPLE_COLUMNS = ["task", "subtask", "doc_id", "metric", "value"]
+
+
+def sample_rows(results: dict, tasks: Sequence[str]) -> list[dict]:
+    """Per-item scores (task, subtask, doc_id, metric, value) from lm-eval's logged samples: the paired claims
+    (ded.reporting.claims) compare two models item by item. A group task's items are its subtasks'."""
+    logged = results.get("samples") or {}
+    subtasks = results.get("group_subtasks", {}) or {}
+    rows = []
+    for task in tasks:
+        leaves = [task] if task in logged else _leaves(task, subtasks)
+        if not any(leaf in logged for leaf in leaves):
+            raise DataError(f"lm-eval logged no samples for task {task!r} (have: {', '.join(sorted(logged))})")
+        for leaf in leaves:
+            for example in logged.get(leaf, []):
+                filt = example.get("filter", "none")
+                for metric in example.get("metrics", []):
+                    name = metric if filt == "none" else f"{metric},{filt}"
+                    rows.append({"task": task, "subtask": leaf, "doc_id": example["doc_id"], "metric": name,
+                                 "value": _number(example.get(metric))})
+    return rows
+
+
 def _metric_keys(entry: dict) -> list[str]:
     return [k for k in entry if _fmt_metric(k) is not None]
 
@@ -200,13 +223,15 @@ def _leaves(task: str, subtasks: dict) -> list[str]:
     return out
 
 
-def run_ood(*, model: str, tasks: Sequence[str], out_csv: str | os.PathLike, backend: str = "hf",
+def run_ood(*, model: str, tasks: Sequence[str], out_csv: str | os.PathLike, samples_csv: str | os.PathLike,
+            backend: str = "hf",
             data_files: dict[str, str] | None = None, limit: int | None = None, num_fewshot: int | None = None,
             revision: str | None = None, tensor_parallel_size: int = 1, max_model_len: int | None = None,
             apply_chat_template: bool = False, batch_size: int | str = 8, seed: int = 0,
             max_gen_toks: int | None = None, think_end_token: str | None = None,
             system_instruction: str | None = None, gen_kwargs: dict | None = None) -> list[dict]:
-    """Run lm-evaluation-harness on `model` and write ood.csv; returns its rows."""
+    """Run lm-evaluation-harness on `model` and write ood.csv (per task) and ood_samples.csv (per item); returns the
+    per-task rows."""
     import lm_eval
     from lm_eval.tasks import TaskManager
 
@@ -233,7 +258,7 @@ def run_ood(*, model: str, tasks: Sequence[str], out_csv: str | os.PathLike, bac
     results = lm_eval.simple_evaluate(
         model=backend, model_args=args, tasks=task_specs, task_manager=manager, limit=limit,
         num_fewshot=num_fewshot, batch_size=batch_size if backend == "hf" else "auto",
-        device="cpu" if backend == "hf" and _cpu_only() else None, log_samples=False,
+        device="cpu" if backend == "hf" and _cpu_only() else None, log_samples=True,
         apply_chat_template=apply_chat_template, system_instruction=system_instruction,
         gen_kwargs=dict(gen_kwargs) if gen_kwargs else None, confirm_run_unsafe_code=True, random_seed=seed,
         numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed, bootstrap_iters=1000,
@@ -241,6 +266,7 @@ def run_ood(*, model: str, tasks: Sequence[str], out_csv: str | os.PathLike, bac
     if results is None:  # non-zero ranks of a distributed run
         return []
     rows = result_rows(results, tasks)
+    write_csv(samples_csv, sample_rows(results, tasks), OOD_SAMPLE_COLUMNS)
     write_csv(out_csv, rows, OOD_COLUMNS)
     for row in rows:
         log.info("%s %s = %.4f (stderr %.4f)", row["task"], row["metric"], row["value"], row["stderr"])

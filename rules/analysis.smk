@@ -48,6 +48,7 @@ rule token_entropy:
     output:
         entropy=f"{R}/analysis/entropy.csv",
         hist=f"{R}/analysis/entropy_hist.csv",
+        responses=f"{R}/analysis/entropy_responses.csv",
     log:
         f"{R}/logs/token_entropy/all.log",
     benchmark:

@@ -15,6 +15,7 @@ if _problems:
     raise ValueError("config: " + "; ".join(_problems))
 
 R = config["results_dir"]
+FIG = config["figures_dir"]
 TEACHERS = list(config["teachers"])
 STUDENTS = list(config["students"])
 BENCHMARKS = list(config["benchmarks"])
@@ -53,9 +54,11 @@ def trained_model_dir(name):
 
 
 def eval_model_path(model):
-    """Path or hub id of an evaluated model: base_<student>, select_<teacher> or an experiment name."""
-    if model.startswith("base_") and model[len("base_"):] in config["students"]:
-        return config["students"][model[len("base_"):]]["model"]
+    """Path or hub id of an evaluated model: base_<student> and teacher_<teacher> in place, a trained model (an
+    experiment or select_<teacher>, any replicate) in R/models/."""
+    parsed = dedcfg.parse_model_name(config, model)
+    if parsed.kind in ("base", "teacher"):
+        return dedcfg.model_spec(config, parsed.key)["model"]
     return trained_model_dir(model)
 
 
@@ -101,7 +104,7 @@ def selection_path_priority(wildcards):
     """Rule priority (a function of the job's wildcards) for the rules that teacher selection waits for."""
     if SELECTION.get("teacher"):
         return 0
-    run = wildcards.get("model") or wildcards.get("experiment")
+    run = dedcfg.run_of(wildcards.get("model") or wildcards.get("experiment") or "")
     if run in SELECTION_RUNS.values() or wildcards.get("student") == SELECTION["student"]:
         return SELECTION_PATH_PRIORITY
     teacher = wildcards.get("teacher") or wildcards.get("model")
@@ -169,35 +172,36 @@ def get_corpus_variant_params(wildcards):
 # ---------------------------------------------------------------------------------------------------------------
 # Training (rules/train.smk): model names are experiment keys and select_<teacher> (teacher selection's quick SFT).
 # ---------------------------------------------------------------------------------------------------------------
+REPLICATES = dedcfg.replicates(config)
 SELECT_MODELS = [dedcfg.select_model_name(t) for t in TEACHERS]
-TRAINED_MODELS = EXPERIMENTS + SELECT_MODELS
-# teacher -> the model whose evaluation ranks it: select_<teacher>, or an experiment that is the same SFT run
+# every replicate of every run: replicate r > 0 of a run is <run>.rep<r> (ded.config.replicate_name)
+TRAINED_MODELS = [m for run in EXPERIMENTS + SELECT_MODELS for m in dedcfg.replicate_names(config, run)]
+# teacher -> the run whose evaluation ranks it: select_<teacher>, or an experiment that is the same SFT run
 SELECTION_RUNS = dedcfg.selection_runs(config)
 
 
+def replicates_of(run):
+    return dedcfg.replicate_names(config, run)
+
+
 def is_select_model(model):
-    return dedcfg.select_model_teacher(config, model) is not None
+    return dedcfg.parse_model_name(config, model).kind == "select"
 
 
 def train_student(model):
     """Student key a trained model starts from."""
-    if is_select_model(model):
-        return SELECTION["student"]
-    return dedcfg.experiment(config, model)["student"]
+    return dedcfg.model_student(config, model)
 
 
 def train_params(model):
-    """Training section for a model: selection.train merged in for select_<teacher>, experiment overrides else."""
-    if is_select_model(model):
-        return dedcfg.training_params(config, quick=True)
-    return dedcfg.training_params(config, model)
+    return dedcfg.run_training_params(config, model)
 
 
 def get_train_corpus(wildcards):
-    if is_select_model(wildcards.model):
-        teacher = dedcfg.select_model_teacher(config, wildcards.model)
-        return f"{R}/corpus/{teacher}/{SELECTION['domain']}/first.jsonl"
-    return f"{R}/corpus/experiments/{wildcards.model}.jsonl"
+    parsed = dedcfg.parse_model_name(config, wildcards.model)
+    if parsed.kind == "select":
+        return f"{R}/corpus/{parsed.key}/{SELECTION['domain']}/first.jsonl"
+    return f"{R}/corpus/experiments/{parsed.key}.jsonl"
 
 
 def get_train_base_model(wildcards):
@@ -232,34 +236,45 @@ def base_benchmarks(student):
 
 
 def model_benchmarks(model):
-    """The benchmarks one evaluation job runs a model on: its experiment's, the selection's, or (base_<student>)
-    the union of its experiments'."""
-    if is_select_model(model):
+    """The benchmarks one evaluation job runs a model on: its experiment's, the selection's (select_<teacher>, and
+    teacher_<teacher>: the teachers' own scores), or (base_<student>) the union of its experiments'."""
+    parsed = dedcfg.parse_model_name(config, model)
+    if parsed.kind in ("select", "teacher"):
         return list(SELECTION["benchmarks"])
-    if model in config["experiments"]:
-        return experiment_benchmarks(model)
-    student = model[len("base_"):]
-    if model == dedcfg.base_model_name(student) and student in base_students():
-        return base_benchmarks(student)
-    raise ValueError(f"evaluation: unknown model {model!r} (an experiment, select_<teacher> or base_<student>)")
+    if parsed.kind == "experiment":
+        return experiment_benchmarks(parsed.key)
+    if parsed.key in base_students():
+        return base_benchmarks(parsed.key)
+    raise ValueError(f"evaluation: base model {model!r} of a student that no experiment trains")
 
 
 def get_eval_benchmarks(wildcards):
     return [f"{R}/benchmarks/{b}.jsonl" for b in model_benchmarks(wildcards.model)]
 
 
+def base_models():
+    """base_<student> of every student that an experiment trains, every replicate (each its own evaluation seeds)."""
+    return [m for s in base_students() for m in replicates_of(dedcfg.base_model_name(s))]
+
+
+def teacher_models():
+    """teacher_<teacher>: each candidate teacher evaluated as itself on the selection benchmarks (one replicate:
+    the teacher does not change between replicates)."""
+    return [dedcfg.teacher_model_name(t) for t in TEACHERS]
+
+
 def all_eval_summaries():
-    """R/eval/{model}/summary.csv of every experiment and every base student (not select_* models: those belong to
-    teacher selection)."""
-    models = EXPERIMENTS + [dedcfg.base_model_name(s) for s in base_students()]
+    """R/eval/{model}/summary.csv of every replicate of every experiment and base student, and of every teacher
+    (not select_* models: those belong to teacher selection)."""
+    models = [m for e in EXPERIMENTS for m in replicates_of(e)] + base_models() + teacher_models()
     return [eval_summary(m) for m in models]
 
 
 def ood_models():
-    """Models of the OOD suite (Table 6): experiments that feed table6 and their base students."""
+    """Models of the OOD suite (Table 6): experiments that feed table6 and their base students, every replicate."""
     exps = [e for e in EXPERIMENTS if "table6" in (config["experiments"][e].get("feeds") or [])]
     bases = dict.fromkeys(dedcfg.base_model_name(config["experiments"][e]["student"]) for e in exps)
-    return list(bases) + exps
+    return [m for run in [*bases, *exps] for m in replicates_of(run)]
 
 
 def all_ood_outputs():
@@ -284,18 +299,18 @@ def compression_outputs():
 def get_final_outputs():
     outs = compression_outputs()
     for fig in FIGURES:
-        outs += [f"figures/{fig}.pdf", f"figures/{fig}.png"]
+        outs += [f"{FIG}/{fig}.pdf", f"{FIG}/{fig}.png"]
     outs += [f"{R}/tables/{t}.tex" for t in TABLES]
     outs += [f"{R}/tables/paper/{t}.tex" for t in TABLES]
-    outs += [f"{R}/tables/reproduction_vs_paper.tex"]
-    outs += [f"{R}/provenance/summaries/{t}.txt" for t in FIGURES + TABLES]
+    outs += [f"{R}/tables/reproduction_vs_paper.tex", f"{R}/tables/claims.tex", f"{R}/tables/claims.csv"]
+    outs += [f"{R}/provenance/summaries/{t}.txt" for t in FIGURES + TABLES + ["claims"]]
     return outs
 
 
 def provenance_target_path(target):
     """The figure or table a provenance summary describes."""
     if target in FIGURES:
-        return f"figures/{target}.pdf"
-    if target in TABLES:
+        return f"{FIG}/{target}.pdf"
+    if target in TABLES or target == "claims":
         return f"{R}/tables/{target}.tex"
     raise ValueError(f"provenance summary: unknown target {target!r} (figures: {FIGURES}; tables: {TABLES})")

@@ -1,11 +1,23 @@
 # DED stage 6: pass@1 of each model on its benchmarks (one job per model: the model loads once), and the lm-evaluation-harness OOD suite of Table 6.
-# Models: an experiment, select_<teacher> (teacher selection) or base_<student> (the untrained student, in place).
+# Models: an experiment, select_<teacher> (teacher selection), base_<student> (the untrained student, in place) or
+# teacher_<teacher> (a teacher itself), each replicate r > 0 as <name>.rep<r> (ded.config.parse_model_name).
 # Input functions live in the "Evaluation" section of rules/common.smk.
 
 from ded import evaluate as dedeval
 from ded import ood as dedood
 
-EVAL_MODELS = TRAINED_MODELS + [dedcfg.base_model_name(s) for s in STUDENTS]
+EVAL_MODELS = (
+    TRAINED_MODELS
+    + [m for s in STUDENTS for m in replicates_of(dedcfg.base_model_name(s))]
+    + teacher_models()
+)
+
+
+def eval_settings(wildcards):
+    """Bootstrap settings and the sampling seed of this model's replicate (replicates sample with their own)."""
+    replicate = dedcfg.parse_model_name(config, wildcards.model).replicate
+    ev = config["evaluation"]
+    return {"bootstrap": ev["bootstrap"], "seed": dedcfg.replicate_seed(ev["seed"], replicate)}
 OOD_LOCAL_TASKS = [t for t in config["ood"]["tasks"] if t in dedood.local_tasks()]
 
 
@@ -48,7 +60,7 @@ rule evaluate:
         # benchmark -> samples per problem, in the order of input.benchmarks
         benchmarks=lambda wc: {b: config["benchmarks"][b]["samples"] for b in model_benchmarks(wc.model)},
         decoding=lambda wc: dedcfg.sampling_params(config, config["evaluation"]["params"], eval_spec(wc)),
-        evaluation={k: config["evaluation"][k] for k in ("bootstrap", "seed")},
+        evaluation=eval_settings,
         filtering=config["filtering"],
     threads: 1 if config["mode"] == "tiny" else 16
     resources:
@@ -89,7 +101,8 @@ rule ood_eval:
         model=get_eval_model_input,
         preflight=preflight_input(),
     output:
-        f"{R}/eval/{{model}}/ood.csv",
+        results=f"{R}/eval/{{model}}/ood.csv",
+        samples=f"{R}/eval/{{model}}/ood_samples.csv",
     wildcard_constraints:
         model="|".join(EVAL_MODELS),
     log:

@@ -2,7 +2,8 @@
 # (`snakemake figures/figure3_entropy.pdf` redraws one from the CSVs that exist). Local rules: under Slurm they run
 # on the login node, in seconds.
 
-from ded import tables as dedtables
+from ded.reporting import layout as dedlayout
+from ded.reporting import plan as dedplan
 
 
 localrules:
@@ -11,33 +12,32 @@ localrules:
     figure4_pca_shift,
 
 
+def figure1_plan(wildcards):
+    return dedplan.figure1_rows(config, R)
+
+
 def get_figure1_inputs(wildcards):
-    files = dedtables.figure1_inputs(config, R)
-    if dedtables.needs_selection(config, ["figure1"]):
-        files.append(f"{R}/selection/chosen.json")
-    return files
-
-
-def figure_experiments(feed):
-    return {n: config["experiments"][n] for n in dedtables.table_experiments(config, feed)}
+    files = dedplan.row_files(figure1_plan(wildcards))
+    return {"summaries": files["summaries"], "stats": files["stats"],
+            "selection": [f"{R}/selection/chosen.json"] if dedplan.needs_selection(config, ["figure1"]) else []}
 
 
 rule figure1_scaling:
     input:
-        runs=get_figure1_inputs,
+        unpack(get_figure1_inputs),
         reference=f"{REFERENCE}/table2_math_methods.csv",
     output:
-        pdf=report("figures/figure1_scaling.pdf", caption="../report/figure1_scaling.rst", category="Figures",
+        pdf=report(f"{FIG}/figure1_scaling.pdf", caption="../report/figure1_scaling.rst", category="Figures",
                    labels={"figure": "Figure 1", "format": "PDF"}),
-        png=report("figures/figure1_scaling.png", caption="../report/figure1_scaling.rst", category="Figures",
+        png=report(f"{FIG}/figure1_scaling.png", caption="../report/figure1_scaling.rst", category="Figures",
                    labels={"figure": "Figure 1", "format": "PNG"}),
     log:
         f"{R}/logs/figure1_scaling/all.log",
     benchmark:
         f"{R}/runtime/figure1_scaling/all.tsv"
     params:
-        experiments=figure_experiments("figure1"),
-        benchmarks=[b for b in ("aime24", "aime25") if b in BENCHMARKS],
+        rows=figure1_plan,
+        names=lambda wc: dedplan.label_names(config, dedplan.table_experiments(config, "figure1")),
         mode=config["mode"],
     conda:
         envfile("analysis")
@@ -51,9 +51,9 @@ rule figure3_entropy:
         hist=f"{R}/analysis/entropy_hist.csv",
         reference=f"{REFERENCE}/figure3_entropy_stats.csv",
     output:
-        pdf=report("figures/figure3_entropy.pdf", caption="../report/figure3_entropy.rst", category="Figures",
+        pdf=report(f"{FIG}/figure3_entropy.pdf", caption="../report/figure3_entropy.rst", category="Figures",
                    labels={"figure": "Figure 3", "format": "PDF"}),
-        png=report("figures/figure3_entropy.png", caption="../report/figure3_entropy.rst", category="Figures",
+        png=report(f"{FIG}/figure3_entropy.png", caption="../report/figure3_entropy.rst", category="Figures",
                    labels={"figure": "Figure 3", "format": "PNG"}),
     log:
         f"{R}/logs/figure3_entropy/all.log",
@@ -74,9 +74,9 @@ rule figure4_pca_shift:
         shift=f"{R}/analysis/pca_shift.csv",
         points=f"{R}/analysis/pca_points.csv",
     output:
-        pdf=report("figures/figure4_pca_shift.pdf", caption="../report/figure4_pca_shift.rst", category="Figures",
+        pdf=report(f"{FIG}/figure4_pca_shift.pdf", caption="../report/figure4_pca_shift.rst", category="Figures",
                    labels={"figure": "Figure 4", "format": "PDF"}),
-        png=report("figures/figure4_pca_shift.png", caption="../report/figure4_pca_shift.rst", category="Figures",
+        png=report(f"{FIG}/figure4_pca_shift.png", caption="../report/figure4_pca_shift.rst", category="Figures",
                    labels={"figure": "Figure 4", "format": "PNG"}),
     log:
         f"{R}/logs/figure4_pca_shift/all.log",
@@ -85,7 +85,7 @@ rule figure4_pca_shift:
     params:
         labels={e: config["experiments"][e].get("label") for e in PCA.get("experiments", [])},
         teachers={t: spec.get("display_name") or t for t, spec in config["teachers"].items()},
-        benchmark_names={b: dedtables.BENCHMARK_TITLES.get(b, b) for b in PCA.get("benchmarks", [])},
+        benchmark_names={b: dedlayout.BENCHMARK_TITLES.get(b, b) for b in PCA.get("benchmarks", [])},
         student=", ".join(
             dict.fromkeys(
                 config["students"][config["experiments"][e]["student"]].get("display_name")

@@ -12,7 +12,7 @@ localrules:
 
 checkpoint select_teacher:
     input:
-        [eval_summary(SELECTION_RUNS[t]) for t in TEACHERS],
+        [eval_summary(m) for t in TEACHERS for m in replicates_of(SELECTION_RUNS[t])],
     output:
         ranking=f"{R}/selection/ranking.csv",
         chosen=f"{R}/selection/chosen.json",

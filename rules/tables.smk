@@ -1,9 +1,13 @@
 # Tables 1-7 in LaTeX: this run's (R/tables/tableN.tex, with its long form tableN.csv), the paper's own numbers
-# through the same generator (R/tables/paper/tableN.tex) and the two side by side (R/tables/reproduction_vs_paper).
+# through the same generator (R/tables/paper/tableN.tex), the two side by side (R/tables/reproduction_vs_paper: it
+# means something in paper mode) and the paper's claims checked with paired intervals (R/tables/claims).
+# Every job reads exactly the files its plan names (ded.reporting.plan, ded.reporting.claims.claim_inputs).
 # Local rules: under Slurm they run on the login node, in seconds. Also the report's front page (`report:` below):
 # `snakemake --report report.zip` collects every output marked with report() in the figure and table rules.
 
-from ded import tables as dedtables
+from ded.reporting import claims as dedclaims
+from ded.reporting import layout as dedlayout
+from ded.reporting import plan as dedplan
 
 
 report: "../report/workflow.rst"
@@ -13,28 +17,23 @@ localrules:
     table,
     paper_tables,
     reproduction_vs_paper,
+    claims,
+
+
+def selection_input(tables):
+    """chosen.json when a row of these tables is of the 'selected' teacher (its label names the chosen one)."""
+    return [f"{R}/selection/chosen.json"] if dedplan.needs_selection(config, tables) else []
+
+
+def table_plan(wildcards):
+    return dedplan.table_rows(config, wildcards.table, R)
 
 
 def table_input(wildcards):
-    files = dedtables.table_inputs(config, wildcards.table, R)
-    files["reference"] = [f"{REFERENCE}/{dedtables.REFERENCE_FILES[wildcards.table]}"]
-    files["selection"] = (
-        [f"{R}/selection/chosen.json"] if dedtables.needs_selection(config, [wildcards.table]) else []
-    )
+    files = dedplan.row_files(table_plan(wildcards))
+    files["reference"] = [f"{REFERENCE}/{dedlayout.REFERENCE_FILES[wildcards.table]}"]
+    files["selection"] = selection_input([wildcards.table])
     return files
-
-
-def table_params(wildcards):
-    """The config a table depends on: its experiments and how their rows are labelled."""
-    names = dedtables.table_experiments(config, wildcards.table)
-    return {
-        "experiments": {n: config["experiments"][n] for n in names},
-        "students": {s: config["students"][s] for s in dict.fromkeys(config["experiments"][n]["student"] for n in names)},
-        "teachers": config["teachers"],
-        "benchmarks": list(config["benchmarks"]),
-        "ood_tasks": (config.get("ood") or {}).get("tasks"),
-        "mode": config["mode"],
-    }
 
 
 rule table:
@@ -52,8 +51,12 @@ rule table:
     benchmark:
         f"{R}/runtime/table/{{table}}.tsv"
     params:
-        table=table_params,
+        rows=table_plan,
+        names=lambda wc: dedplan.label_names(config, dedplan.table_experiments(config, wc.table)),
+        benchmarks=BENCHMARKS,
+        ood_tasks=list(config["ood"]["tasks"]),
         ref_dir=REFERENCE,
+        mode=config["mode"],
     conda:
         envfile("analysis")
     script:
@@ -62,17 +65,17 @@ rule table:
 
 rule paper_tables:
     input:
-        [f"{REFERENCE}/{dedtables.REFERENCE_FILES[t]}" for t in dedtables.TABLES],
+        [f"{REFERENCE}/{dedlayout.REFERENCE_FILES[t]}" for t in dedlayout.TABLES],
     output:
         [report(f"{R}/tables/paper/{t}.tex", caption="../report/paper_table.rst", category="Tables",
-                subcategory="Paper (reference)", labels={"table": t, "format": "LaTeX"}) for t in dedtables.TABLES],
+                subcategory="Paper (reference)", labels={"table": t, "format": "LaTeX"}) for t in dedlayout.TABLES],
     log:
         f"{R}/logs/paper_tables/all.log",
     benchmark:
         f"{R}/runtime/paper_tables/all.tsv"
     params:
         ref_dir=REFERENCE,
-        tables=list(dedtables.TABLES),
+        tables=list(dedlayout.TABLES),
     conda:
         envfile("analysis")
     script:
@@ -81,8 +84,8 @@ rule paper_tables:
 
 rule reproduction_vs_paper:
     input:
-        run=[f"{R}/tables/{t}.csv" for t in dedtables.TABLES],
-        reference=[f"{REFERENCE}/{dedtables.REFERENCE_FILES[t]}" for t in dedtables.TABLES],
+        run=[f"{R}/tables/{t}.csv" for t in dedlayout.TABLES],
+        reference=[f"{REFERENCE}/{dedlayout.REFERENCE_FILES[t]}" for t in dedlayout.TABLES],
     output:
         csv=report(f"{R}/tables/reproduction_vs_paper.csv", caption="../report/reproduction_vs_paper.rst",
                    category="Tables", subcategory="This run vs paper", labels={"table": "all", "format": "CSV"}),
@@ -94,9 +97,53 @@ rule reproduction_vs_paper:
         f"{R}/runtime/reproduction_vs_paper/all.tsv"
     params:
         ref_dir=REFERENCE,
-        tables=list(dedtables.TABLES),
+        tables=list(dedlayout.TABLES),
         mode=config["mode"],
     conda:
         envfile("analysis")
     script:
         "../scripts/table_reproduction.py"
+
+
+CLAIM_FIRST_RUNS = dedclaims.claim_first_runs(config)
+CLAIM_FILES = dedclaims.claim_inputs(config, R, CLAIM_FIRST_RUNS)
+
+
+def claims_input(wildcards):
+    files = {
+        "samples": [p for paths in CLAIM_FILES["samples"].values() for p in paths],
+        "ood": [p for paths in CLAIM_FILES["ood"].values() for p in paths],
+        "stats": list(CLAIM_FILES["stats"].values()),
+        "teacher_summaries": list(CLAIM_FILES["teacher_summaries"].values()),
+        "entropy": [CLAIM_FILES["entropy"]] if CLAIM_FILES["entropy"] else [],
+        "selection": [CLAIM_FILES["chosen"]] if CLAIM_FILES["chosen"] else [],
+        "reference": [f"{REFERENCE}/{f}" for f in dedclaims.reference_files(config)],
+    }
+    return files
+
+
+rule claims:
+    input:
+        unpack(claims_input),
+    output:
+        csv=report(f"{R}/tables/claims.csv", caption="../report/claims.rst", category="Claims",
+                   labels={"table": "claims", "format": "CSV"}),
+        tex=report(f"{R}/tables/claims.tex", caption="../report/claims.rst", category="Claims",
+                   labels={"table": "claims", "format": "LaTeX"}),
+    log:
+        f"{R}/logs/claims/all.log",
+    benchmark:
+        f"{R}/runtime/claims/all.tsv"
+    params:
+        rows=dedclaims.expand_rows(config["claims"], TEACHERS),
+        files={**CLAIM_FILES, "selected": SELECTION.get("teacher")},
+        teachers=config["teachers"],
+        first_runs=CLAIM_FIRST_RUNS,
+        selection_benchmarks=SELECTION["benchmarks"],
+        settings={k: config["claims"][k] for k in ("bootstrap", "seed", "level", "margin")},
+        ref_dir=REFERENCE,
+        mode=config["mode"],
+    conda:
+        envfile("analysis")
+    script:
+        "../scripts/claims.py"

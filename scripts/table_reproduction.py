@@ -1,7 +1,7 @@
 from ded.runtime import snakemake_job
 
 with snakemake_job(snakemake) as log:
-    from ded.tables import write_comparison
+    from ded.reporting.paper import write_comparison
 
     write_comparison(
         dict(zip(snakemake.params.tables, snakemake.input.run)),

@@ -11,6 +11,7 @@ with snakemake_job(snakemake) as log:
         revision=spec.get("revision"),
         out_entropy=snakemake.output.entropy,
         out_hist=snakemake.output.hist,
+        out_responses=snakemake.output.responses,
         chunk_size=ent.get("chunk_size", 1024),
         bins=ent.get("bins", 50),
         corpus_label=f"{ent.get('domain', 'math')}/{ent.get('variant', 'first')}",

@@ -100,9 +100,9 @@ def test_run_token_entropy_writes_summary_and_histogram(random_tiny_model, tiny,
                             "prompt": "What is 12 + 30?", "response": text, "num_tokens": 5}
                            for i, text in enumerate(texts)])
         corpora[teacher] = str(path)
-    out, hist = tmp_path / "entropy.csv", tmp_path / "entropy_hist.csv"
+    out, hist, per = tmp_path / "entropy.csv", tmp_path / "entropy_hist.csv", tmp_path / "entropy_responses.csv"
     ent.run_token_entropy(corpora=corpora, model=str(random_tiny_model), out_entropy=str(out), out_hist=str(hist),
-                          chunk_size=5, bins=10, corpus_label="math/first", max_examples=2)
+                          out_responses=str(per), chunk_size=5, bins=10, corpus_label="math/first", max_examples=2)
     summary = pd.read_csv(out)
     assert list(summary["teacher"]) == ["concise", "verbose"]
     assert list(summary["n_responses"]) == [2, 2]                    # max_examples cuts verbose's third
@@ -114,13 +114,19 @@ def test_run_token_entropy_writes_summary_and_histogram(random_tiny_model, tiny,
     assert h.groupby("teacher")["count"].sum().to_dict() == dict(zip(responses, expected))
     for _, g in h.groupby("teacher"):
         assert float((g["density"] * (g["bin_right"] - g["bin_left"])).sum()) == pytest.approx(1.0)
+    # one line per response, whose token-weighted mean is the corpus mean (the paired entropy claim reads these)
+    responses = pd.read_csv(per)
+    assert list(responses["question_id"]) == ["q0", "q1", "q0", "q1"]
+    for teacher, g in responses.groupby("teacher"):
+        weighted = float((g["mean_entropy"] * g["n_tokens"]).sum() / g["n_tokens"].sum())
+        assert weighted == pytest.approx(float(summary.set_index("teacher").loc[teacher, "mean"]), rel=1e-5)
 
 
 def test_missing_corpus_is_named(random_tiny_model, tmp_path):
     with pytest.raises(DataError, match="nope.jsonl: corpus of teacher 'concise' is missing"):
         ent.run_token_entropy(corpora={"concise": str(tmp_path / "nope.jsonl")}, model=str(random_tiny_model),
-                              out_entropy=str(tmp_path / "e.csv"), out_hist=str(tmp_path / "h.csv"), chunk_size=4,
-                              bins=4, corpus_label="math/first")
+                              out_entropy=str(tmp_path / "e.csv"), out_hist=str(tmp_path / "h.csv"),
+                              out_responses=str(tmp_path / "r.csv"), chunk_size=4, bins=4, corpus_label="math/first")
 
 
 # ---------------------------------------------------------------------------------------------------------------

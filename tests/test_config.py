@@ -134,3 +134,31 @@ def test_selection_reuses_an_experiment_only_when_it_is_the_same_sft_run():
     assert limited["concise"] == "select_concise"
     code_selection = runs_after(lambda c: c["selection"].update(domain="code", benchmarks=["livecodebench"]))
     assert code_selection == {"concise": "concise_code_first", "verbose": "verbose_code_first"}
+
+
+def test_replicates_have_their_own_seeds_and_names(tmp_path):
+    """replicates: 3 trains each experiment three times (seeds 42, 1042, 2042) and evaluates every replicate, the
+    untrained student too, with its own sampling seed; the DAG has a job for each."""
+    import subprocess
+    import sys
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["replicates"] = 3
+    names = dedcfg.replicate_names(cfg, "math_right")
+    assert names == ["math_right", "math_right.rep1", "math_right.rep2"]
+    assert [dedcfg.run_training_params(cfg, n)["seed"] for n in names] == [42, 1042, 2042]
+    assert [dedcfg.parse_model_name(cfg, n).replicate for n in names] == [0, 1, 2]
+    with pytest.raises(dedcfg.ConfigError, match="replicate 3, but replicates is 3"):
+        dedcfg.parse_model_name(cfg, "math_right.rep3")
+    cfg["selection"]["teacher"] = "concise"      # no selection runs in the DAG below: only the replicate's jobs
+    path = tmp_path / "three.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    # targets first: --configfile takes every word after it
+    run = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "results/eval/base_student.rep2/summary.csv",
+                          "results/models/math_right.rep2", "-n", "--quiet", "rules", "--cores", "2",
+                          "--configfile", str(path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    jobs = dict(line.split()[:2] for line in run.stdout.splitlines() if line.split()[1:2] and
+                line.split()[1].isdigit())
+    assert jobs.get("train") == "1" and jobs.get("evaluate") == "1"

@@ -32,6 +32,22 @@ def test_every_figure_and_table_is_made(smoke_run):
     assert (smoke_run / "results" / "tables" / "reproduction_vs_paper.tex").stat().st_size > 0
 
 
+def test_the_claims_table_has_a_verdict_per_claim(smoke_run):
+    import yaml
+
+    claims = pd.read_csv(smoke_run / "results" / "tables" / "claims.csv", keep_default_na=False)
+    cfg = yaml.safe_load((smoke_run / "config" / "smoke.yaml").read_text())
+    ids = {row["id"] for row in cfg["claims"]["rows"]}
+    assert {i.split(" ")[0] for i in claims["id"]} == ids
+    assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    measured = claims[claims["effect"] != ""]
+    assert len(measured) >= len(claims) - 1           # only C2 may have nothing to compare (same teacher)
+    assert (measured["ci_low"].astype(float) <= measured["effect"].astype(float)).all()
+    assert (measured["effect"].astype(float) <= measured["ci_high"].astype(float)).all()
+    tex = (smoke_run / "results" / "tables" / "claims.tex").read_text()
+    assert tex.startswith("\\begin{longtable}") and "C1" in tex
+
+
 def test_teacher_selection_is_used_downstream(smoke_run):
     chosen = json.loads((smoke_run / "results" / "selection" / "chosen.json").read_text())["teacher"]
     ranking = pd.read_csv(smoke_run / "results" / "selection" / "ranking.csv")
@@ -119,6 +135,7 @@ def test_report_holds_every_figure_and_table(smoke_run):
         assert any(n.endswith(f"{fig}.pdf") or n.endswith(f"{fig}.png") for n in names), fig
     assert any(n.endswith("/table1.tex") for n in names)
     # a provenance page per figure and table (results/provenance/summaries/<target>.txt), in their own category
-    for target in FIGURES + [f"table{i}" for i in range(1, 8)]:
+    assert any(n.endswith("/claims.tex") for n in names)
+    for target in FIGURES + [f"table{i}" for i in range(1, 8)] + ["claims"]:
         assert any(n.endswith(f"/{target}.txt") for n in names), target
     assert "Provenance" in html

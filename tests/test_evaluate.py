@@ -219,13 +219,13 @@ def test_eval_model_spec():
     assert base["model"] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B" and base["backend"] == "vllm"
     trained = ev.eval_model_spec(config, "ntele_r1_32b", "results")
     assert trained["model"] == "results/models/ntele_r1_32b" and trained["revision"] is None
-    assert (trained["backend"], trained["tensor_parallel_size"], trained["max_model_len"]) == ("vllm", 8, 40960)
+    assert (trained["backend"], trained["tensor_parallel_size"], trained["max_model_len"]) == ("vllm", 2, 40960)
     sel = ev.eval_model_spec(config, "select_qwq_32b", "results")
     assert sel["model"] == "results/models/select_qwq_32b"
     tiny = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     spec = ev.eval_model_spec(tiny, "math_rhd", "results")
     assert spec["backend"] == "transformers" and "tensor_parallel_size" not in spec
-    with pytest.raises(KeyError, match="unknown model 'nope'"):
+    with pytest.raises(KeyError, match="model 'nope': not an experiment"):
         ev.eval_model_spec(tiny, "nope")
 
 
@@ -293,9 +293,9 @@ def test_ood_result_rows_from_harness_output():
 def test_lm_eval_runs_tiny_arith_on_a_model(random_tiny_model, tmp_path):
     data = tmp_path / "tiny_arith.jsonl"
     ood.write_task_data("tiny_arith", data, n=12, seed=1)
-    out = tmp_path / "ood.csv"
-    rows = ood.run_ood(model=str(random_tiny_model), tasks=["tiny_arith"], out_csv=out, backend="hf",
-                       data_files={"tiny_arith": str(data)}, limit=8)
+    out, items = tmp_path / "ood.csv", tmp_path / "ood_samples.csv"
+    rows = ood.run_ood(model=str(random_tiny_model), tasks=["tiny_arith"], out_csv=out, samples_csv=items,
+                       backend="hf", data_files={"tiny_arith": str(data)}, limit=8)
     metrics = {r["metric"]: r for r in rows}
     assert set(metrics) == {"acc", "acc_norm"}
     assert all(0 <= r["value"] <= 1 and r["stderr"] >= 0 for r in rows)
@@ -303,5 +303,9 @@ def test_lm_eval_runs_tiny_arith_on_a_model(random_tiny_model, tmp_path):
     assert (metrics["acc"]["value"] * 8) == pytest.approx(round(metrics["acc"]["value"] * 8))
     written = ev.read_csv(out, ood.OOD_COLUMNS)
     assert [r["task"] for r in written] == ["tiny_arith", "tiny_arith"]
+    # one score per item and metric, whose mean is the task's accuracy (the paired OOD claim reads these)
+    per_item = [r for r in ev.read_csv(items, ood.OOD_SAMPLE_COLUMNS) if r["metric"] == "acc"]
+    assert sorted(int(r["doc_id"]) for r in per_item) == list(range(8))
+    assert sum(float(r["value"]) for r in per_item) / 8 == pytest.approx(metrics["acc"]["value"])
     with pytest.raises(DataError, match="needs its data file"):
-        ood.run_ood(model=str(random_tiny_model), tasks=["tiny_arith"], out_csv=out, backend="hf")
+        ood.run_ood(model=str(random_tiny_model), tasks=["tiny_arith"], out_csv=out, samples_csv=items, backend="hf")

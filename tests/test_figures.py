@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ded import tables
+from ded.reporting import layout, plan
 from ded.figures.figure1_scaling import (
     pareto_front,
     plot_scaling,
@@ -45,17 +45,19 @@ def test_pareto_front():
 
 def test_figure1_scaling(config, tmp_path):
     r = tmp_path / "R"
-    for i, name in enumerate(tables.table_experiments(config, "figure1")):
-        stats = Path(tables.stats_path(str(r), name))
+    for i, name in enumerate(plan.table_experiments(config, "figure1")):
+        stats = Path(plan.stats_path(str(r), name))
         stats.parent.mkdir(parents=True, exist_ok=True)
         stats.write_text(json.dumps({"samples": 20 * (i + 1), "tokens_mean": 150.0}))
-        path = Path(tables.summary_path(str(r), name))
+        path = Path(plan.summary_path(str(r), name))
         path.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame([{"model": name, "benchmark": bench, "subset": "all", "n_problems": 16, "samples": 4,
                        "pass1": 0.1 * (i + 1) + 0.05 * j, "ci_low": 0, "ci_high": 1, "mean_tokens": 120}
                       for j, bench in enumerate(("aime24", "aime25"))]).to_csv(path, index=False)
-    assert set(tables.figure1_inputs(config, str(r))) == {str(p) for p in r.rglob("*") if p.is_file()}
-    run = run_points(config, str(r), selected="concise")
+    rows = plan.figure1_rows(config, str(r))
+    files = plan.row_files(rows)
+    assert set(files["summaries"] + files["stats"]) == {str(p) for p in r.rglob("*") if p.is_file()}
+    run = run_points(rows, plan.label_names(config, plan.table_experiments(config, "figure1")), selected="concise")
     assert list(run["n"]) == [20.0, 40.0, 60.0]
     assert list(run["aime24"]) == pytest.approx([10.0, 20.0, 30.0])
     ref = reference_points(str(REF / "table2_math_methods.csv"))
@@ -127,7 +129,7 @@ def test_figure4_pca_shift(config, tmp_path):
     pdf, png = tmp_path / "figure4_pca_shift.pdf", tmp_path / "figure4_pca_shift.png"
     plot_pca_shift(shift_csv=str(shift_csv), points_csv=str(points_csv), labels={},
                    teachers={"concise": "Tiny-Concise", "verbose": "Tiny-Verbose"},
-                   benchmark_names=tables.BENCHMARK_TITLES, student="Tiny-Student", pdf=str(pdf), png=str(png))
+                   benchmark_names=layout.BENCHMARK_TITLES, student="Tiny-Student", pdf=str(pdf), png=str(png))
     assert_figure(pdf, png)
 
 
@@ -168,8 +170,8 @@ def constructed_workflow(tmp_path: Path, model_dir: Path) -> Path:
     cfg["results_dir"] = "results"
     r = work / "results"
     write_world(cfg, work)
-    for name in tables.table_experiments(cfg, "figure1"):
-        stats = Path(tables.stats_path(str(r), name))
+    for name in plan.table_experiments(cfg, "figure1"):
+        stats = Path(plan.stats_path(str(r), name))
         if not stats.exists():
             stats.write_text(json.dumps({"samples": 30, "tokens_mean": 150.0}))
     (r / "selection").mkdir()
@@ -202,8 +204,8 @@ def test_rules_figures_tables_and_report(tmp_path, random_tiny_model):
 
     work = constructed_workflow(tmp_path, random_tiny_model)
     targets = [f"figures/{f}.pdf" for f in ("figure1_scaling", "figure3_entropy", "figure4_pca_shift")]
-    targets += [f"results/tables/{t}.tex" for t in tables.TABLES]
-    targets += [f"results/tables/paper/{t}.tex" for t in tables.TABLES] + ["results/tables/reproduction_vs_paper.tex"]
+    targets += [f"results/tables/{t}.tex" for t in layout.TABLES]
+    targets += [f"results/tables/paper/{t}.tex" for t in layout.TABLES] + ["results/tables/reproduction_vs_paper.tex"]
     snakemake = [sys.executable, "-m", "snakemake", *targets, "--cores", "2"]
     # --allowed-rules last: it takes every word after it
     run = subprocess.run([*snakemake, "--allowed-rules", *MY_RULES], cwd=work, capture_output=True, text=True,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ded import tables
+from ded.reporting import latex, layout, paper, plan, run_tables
 from ded.io import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,9 +115,9 @@ def bold_cells(tex: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------------------------
 # The paper's tables through the generator
 # ---------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("table", tables.TABLES)
+@pytest.mark.parametrize("table", layout.TABLES)
 def test_paper_table_reproduces_every_printed_number(table):
-    tex = tables.render_latex(tables.paper_table(table, REF))
+    tex = latex.render_latex(paper.paper_table(table, REF))
     assert body_rows(tex) == printed_rows(table)
     assert tex.count("{") == tex.count("}")
     assert r"\toprule" in tex and r"\bottomrule" in tex
@@ -125,12 +125,12 @@ def test_paper_table_reproduces_every_printed_number(table):
 
 def test_paper_table1_deltas_are_recomputed_not_read(tmp_path):
     """The printed deltas in the reference file are ignored: wrong ones there do not change the output."""
-    for name in tables.REFERENCE_FILES.values():
+    for name in layout.REFERENCE_FILES.values():
         (tmp_path / name).write_text((REF / name).read_text())
     frame = pd.read_csv(REF / "table1_teacher_student.csv", dtype=str, keep_default_na=False)
     frame["aime24_delta"] = frame["aime24_delta"].map(lambda v: "+99.99" if v else v)
     frame.to_csv(tmp_path / "table1_teacher_student.csv", index=False)
-    tex = tables.render_latex(tables.paper_table("table1", tmp_path))
+    tex = latex.render_latex(paper.paper_table("table1", tmp_path))
     assert "99.99" not in tex
     assert body_rows(tex) == printed_rows("table1")
 
@@ -139,7 +139,7 @@ def test_reference_transcription_matches_shared_paper_csvs():
     shared = ROOT.parent / "shared" / "paper"
     if not shared.is_dir():
         pytest.skip("the shared paper folder is absent")
-    for name in [*tables.REFERENCE_FILES.values(), "figure3_entropy_stats.csv"]:
+    for name in [*layout.REFERENCE_FILES.values(), "figure3_entropy_stats.csv"]:
         theirs = pd.read_csv(shared / name, dtype=str, keep_default_na=False)
         ours = pd.read_csv(REF / name, dtype=str, keep_default_na=False)
         assert len(ours) == len(theirs), name
@@ -148,7 +148,7 @@ def test_reference_transcription_matches_shared_paper_csvs():
 
 
 def test_paper_table1_bold_is_best_per_student():
-    tex = tables.render_latex(tables.paper_table("table1", REF))
+    tex = latex.render_latex(paper.paper_table("table1", REF))
     # per block: DS-32B bolds QwQ's 79.58 / 73.22 / 95.6 and Qwen3-235B's 67.68; never a length or a delta
     assert bold_cells(tex) == ["79.58", "73.22", "95.6", "67.68", "93.2", "67.50", "61.04", "63.64",
                                "62.50", "50.62", "41.67", "90.0"]
@@ -175,13 +175,14 @@ def pass1_of(model: str, bench: str, subset: str) -> float:
     return round(0.10 + 0.05 * models.index(model) + 0.01 * benches.index(bench) + 0.002 * subsets.index(subset), 4)
 
 
-def write_world(config: dict, root: Path, tables_wanted=tables.TABLES, skip: set = frozenset()) -> None:
-    """Every file the tables read, with pass1_of values, 100 + 10 i tokens, and corpus stats."""
-    r = root / config["results_dir"]
+def write_world(config: dict, root: Path, tables_wanted=layout.TABLES, skip: set = frozenset()) -> None:
+    """Every file the tables read (their plans' files), with pass1_of values, 100 + 10 i tokens, and corpus stats."""
+    r = str(root / config["results_dir"])
     summaries: dict[str, dict] = {}  # model -> benchmark -> its rows (one summary.csv per model)
     for table in tables_wanted:
-        for model, experiment, benches in tables.table_models(config, table):
-            for b in benches:
+        for row in plan.table_rows(config, table, r):
+            model, experiment = row["model"], row["experiment"]
+            for b in row["benchmarks"]:
                 if (model, b) in skip:
                     continue
                 subsets = ["all", "easy", "medium", "hard"] if b == "livecodebench" else ["all"]
@@ -189,24 +190,23 @@ def write_world(config: dict, root: Path, tables_wanted=tables.TABLES, skip: set
                     {"model": model, "benchmark": b, "subset": s, "n_problems": 16, "samples": 4,
                      "pass1": pass1_of(model, b, s), "ci_low": 0.0, "ci_high": 1.0,
                      "mean_tokens": 100.4 + len(model)} for s in subsets]
-            if table == "table6":
-                path = Path(tables.ood_path(str(r), model))
-                path.parent.mkdir(parents=True, exist_ok=True)
+            for path in row["ood"]:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
                 pd.DataFrame([{"task": "tiny_arith", "metric": "exact_match", "value": 0.25 if experiment else 0.125,
                                "stderr": 0.01}]).to_csv(path, index=False)
-            if experiment is not None and (table in tables.TABLES_WITH_NUM or table == "table7"):
-                path = Path(tables.stats_path(str(r), experiment))
+            if row["stats"]:
+                path = Path(row["stats"])
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps({"questions": 10, "samples": 10 + len(experiment),
                                             "tokens_mean": 1234.6 + len(experiment), "tokens_median": 100}))
     for model, per_bench in summaries.items():
-        path = Path(tables.summary_path(str(r), model))
+        path = Path(plan.summary_path(r, model))
         path.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame([row for rows in per_bench.values() for row in rows]).to_csv(path, index=False)
 
 
 def set_pass1(results: Path, model: str, bench: str, value: float) -> Path:
-    path = Path(tables.summary_path(str(results), model))
+    path = Path(plan.summary_path(str(results), model))
     frame = pd.read_csv(path)
     frame.loc[frame["benchmark"] == bench, "pass1"] = value
     frame.to_csv(path, index=False)
@@ -214,7 +214,10 @@ def set_pass1(results: Path, model: str, bench: str, value: float) -> Path:
 
 
 def build(config, tmp_path, table, selected="concise"):
-    return tables.build_run_table(config, table, str(tmp_path / config["results_dir"]), REF, selected)
+    rows = plan.table_rows(config, table, str(tmp_path / config["results_dir"]))
+    names = plan.label_names(config, plan.table_experiments(config, table))
+    return run_tables.build_run_table(table, rows, names, benchmarks=list(config["benchmarks"]),
+                                      ood_tasks=list(config["ood"]["tasks"]), ref_dir=REF, selected=selected)
 
 
 def acc(model, bench, subset="all"):
@@ -226,14 +229,14 @@ def test_table1_rows_bold_and_deltas(config, tmp_path):
     t = build(config, tmp_path, "table1")
     assert [r.label for r in t.rows] == ["Tiny-Student", "* Tiny-Concise", "* Tiny-Verbose"]
     assert [r.role for r in t.rows] == ["DS-32B/base", "DS-32B/QwQ-32B", "DS-32B/DeepSeek-R1"]
-    rows = body_rows(tables.render_latex(t))
+    rows = body_rows(latex.render_latex(t))
     base, concise, verbose = rows
     assert base[1:4] == [acc("base_student", "aime24"), "112", ""]
     assert concise[1] == acc("concise_math_first", "aime24")
     # 0.15 + 0 vs 0.10: +5.00 points on every benchmark; verbose +10.00
     assert concise[3] == "+5.00" and verbose[3] == "+10.00" and verbose[12] == "+10.00"
     # the best accuracy (verbose) is bold in each accuracy column, never a length or a delta
-    assert bold_cells(tables.render_latex(t)) == [acc("verbose_math_first", b)
+    assert bold_cells(latex.render_latex(t)) == [acc("verbose_math_first", b)
                                                   for b in ("aime24", "aime25", "math500", "gpqa_diamond")]
 
 
@@ -241,7 +244,7 @@ def test_negative_delta_and_ties(config, tmp_path):
     write_world(config, tmp_path)
     set_pass1(tmp_path / "R", "concise_math_first", "aime24", 0.05)
     set_pass1(tmp_path / "R", "verbose_math_first", "aime24", 0.10)
-    tex = tables.render_latex(build(config, tmp_path, "table1"))
+    tex = latex.render_latex(build(config, tmp_path, "table1"))
     rows = body_rows(tex)
     assert rows[1][3] == "-5.00" and rows[2][3] == "0.00"
     assert r"$-$5.00" in tex
@@ -256,13 +259,13 @@ def test_stage_tables_order_labels_and_num(config, tmp_path):
                                           "+ Right-Hard-Diverse"]
     assert [r.role for r in t3.rows] == ["base", "first/QwQ-32B", "first/DeepSeek-R1", "right", "right_hard",
                                          "right_hard_diverse"]
-    rows = body_rows(tables.render_latex(t3))
+    rows = body_rows(latex.render_latex(t3))
     assert [r[-1] for r in rows] == ["", str(10 + len("concise_math_first")), str(10 + len("verbose_math_first")),
                                      str(10 + len("math_right")), str(10 + len("math_right_hard")),
                                      str(10 + len("math_rhd"))]
     t4 = build(config, tmp_path, "table4")
     assert [c.key for c in t4.columns] == ["lcb_easy", "lcb_medium", "lcb_hard", "num"]
-    rows = body_rows(tables.render_latex(t4))
+    rows = body_rows(latex.render_latex(t4))
     assert rows[0][1:4] == [acc("base_student", "livecodebench", s) for s in ("easy", "medium", "hard")]
 
 
@@ -272,7 +275,7 @@ def test_label_from_config_wins(config, tmp_path):
     t = build(config, tmp_path, "table5")
     assert [r.label for r in t.rows] == ["Tiny-Student", "Tiny_Math & more", "Tiny-Student-Code", "Tiny-Student-Mixed"]
     assert [r.role for r in t.rows] == ["base", "math", "code", "mixed"]
-    assert r"Tiny\_Math \& more" in tables.render_latex(t)
+    assert r"Tiny\_Math \& more" in latex.render_latex(t)
 
 
 def test_table2_published_rows_then_this_run(config, tmp_path):
@@ -282,19 +285,19 @@ def test_table2_published_rows_then_this_run(config, tmp_path):
     assert labels[:7] == ["DeepSeek-R1", "Qwen3-235B-A22B", "QwQ-32B", "Qwen3-32B", "Light-R1-32B-DS",
                           "AReal-boba-SFT-32B", "Skywork-OR1-32B"]
     assert labels[7:] == ["Tiny-Student-Math"] and "NTele-R1-32B-Math" not in labels
-    tex = tables.render_latex(t)
+    tex = latex.render_latex(t)
     assert tex.count(r"\midrule") == 2               # header rule + the rule between reported and this run
     assert body_rows(tex)[-1][1:] == [acc("math_rhd", b) for b in ("aime24", "aime25", "math500")]
 
 
 def test_table6_ood_and_table7_lengths(config, tmp_path):
     write_world(config, tmp_path)
-    rows = body_rows(tables.render_latex(build(config, tmp_path, "table6")))
+    rows = body_rows(latex.render_latex(build(config, tmp_path, "table6")))
     assert rows == [["Tiny-Student", "12.50"], ["Tiny-Student-Mixed", "25.00"]]
     t7 = build(config, tmp_path, "table7")
     assert [r.label for r in t7.rows] == ["Tiny-Concise-Tiny-Student", "Tiny-Verbose-Tiny-Student",
                                           "Tiny-Concise-Tiny-Student-L", "Tiny-Concise-Tiny-Student-S"]
-    rows = body_rows(tables.render_latex(t7))
+    rows = body_rows(latex.render_latex(t7))
     # 1234.6 + 18 = 1252.6 -> 1,253 (thousands separator as in the paper's Table 7)
     assert rows[0][1] == "1,253"
     assert rows[0][2] == f"{acc('concise_math_first', 'aime24')} / {round(100.4 + len('concise_math_first'))}"
@@ -318,24 +321,28 @@ def test_inputs_are_exactly_what_is_read(config, tmp_path):
     """table_inputs (the rule's input) names every file; a world of only those files builds every table."""
     write_world(config, tmp_path)
     listed = set()
-    for table in tables.TABLES:
-        for files in tables.table_inputs(config, table, str(tmp_path / "R")).values():
+    for table in layout.TABLES:
+        for files in plan.row_files(plan.table_rows(config, table, str(tmp_path / "R"))).values():
             listed.update(files)
     written = {str(p) for p in (tmp_path / "R").rglob("*") if p.is_file()}
     assert listed == written
-    assert tables.needs_selection(config) is True
+    assert plan.needs_selection(config, layout.TABLES) is True
     config["selection"]["teacher"] = "verbose"
-    assert tables.needs_selection(config) is False
+    assert plan.needs_selection(config, layout.TABLES) is False
 
 
 def test_reproduction_pairs_rows_by_role(config, tmp_path):
     write_world(config, tmp_path)
     csvs = {}
-    for table in tables.TABLES:
+    for table in layout.TABLES:
         out = tmp_path / f"{table}.csv"
-        tables.write_run_table(config, table, str(tmp_path / "R"), REF, str(tmp_path / f"{table}.tex"), str(out))
+        rows = plan.table_rows(config, table, str(tmp_path / "R"))
+        run_tables.write_run_table(table, rows, plan.label_names(config, plan.table_experiments(config, table)),
+                                   benchmarks=list(config["benchmarks"]), ood_tasks=list(config["ood"]["tasks"]),
+                                   ref_dir=REF, out_tex=str(tmp_path / f"{table}.tex"), out_csv=str(out),
+                                   selection=None)
         csvs[table] = str(out)
-    frame = tables.compare_with_paper(csvs, REF)
+    frame = paper.compare_with_paper(csvs, REF)
     one = frame[(frame["table"] == "table1") & (frame["metric"] == "aime24_acc")]
     assert list(one["paper_row"]) == ["DS-32B", "* QwQ-32B (DS-32B)", "* DeepSeek-R1 (DS-32B)"]
     assert list(one["row"]) == ["Tiny-Student", "* Tiny-Concise (Tiny-Student)", "* Tiny-Verbose (Tiny-Student)"]
@@ -350,6 +357,32 @@ def test_reproduction_pairs_rows_by_role(config, tmp_path):
     assert list(six["metric"]) == ["gsm8k", "gsm8k"] and list(six["paper"]) == ["92.57", "95.98"]
     seven = frame[(frame["table"] == "table7") & (frame["metric"] == "corpus_len")]
     assert list(seven["paper_row"]) == ["QwQ-DS-32B", "R1-DS-32B", "QwQ-DS-32B-L", "QwQ-DS-32B-S"]
-    tex = tables.render_comparison(frame)
+    tex = paper.render_comparison(frame)
     assert tex.startswith(r"\begin{longtable}") and tex.count("{") == tex.count("}")
     assert len([line for line in tex.splitlines() if re.match(r"Table \d & ", line)]) == len(frame)
+
+
+def test_replicates_are_averaged_with_their_spread(config, tmp_path):
+    """With replicates: 2, a cell is the mean of the two runs' pass@1 and shows the standard deviation across them;
+    the plan names both summaries and the long CSV carries both numbers."""
+    config["replicates"] = 2
+    write_world(config, tmp_path, tables_wanted=["table3"])
+    r = tmp_path / "R"
+    for row in plan.table_rows(config, "table3", str(r)):
+        assert row["summaries"] == [plan.summary_path(str(r), row["model"]),
+                                    plan.summary_path(str(r), row["model"] + ".rep1")]
+        first = pd.read_csv(row["summaries"][0])
+        first["model"] = row["model"] + ".rep1"
+        first["pass1"] = first["pass1"] + 0.02            # the second run is 2 points better everywhere
+        Path(row["summaries"][1]).parent.mkdir(parents=True, exist_ok=True)
+        first.to_csv(row["summaries"][1], index=False)
+    t = build(config, tmp_path, "table3")
+    right = next(row for row in t.rows if row.model == "math_right")
+    assert right.values["aime24"] == Decimal(acc("math_right", "aime24")) + 1
+    assert right.spread["aime24"] == Decimal("1.41")     # sd of (x, x + 2) = sqrt(2)
+    assert right.replicates == 2
+    tex = latex.render_latex(t)
+    assert rf"{right.values['aime24']}\,{{\scriptsize$\pm$1.41}}" in tex
+    frame = run_tables.table_frame(t)
+    cell = frame[(frame["model"] == "math_right") & (frame["metric"] == "aime24")].iloc[0]
+    assert (cell["value"], cell["sd"], cell["replicates"]) == (str(right.values["aime24"]), "1.41", 2)

@@ -145,12 +145,24 @@ def test_verbose_responses_are_longer_with_some_format_faults():
     assert len(set(verbose)) == len(verbose)
 
 
-def test_noise_plants_wrong_answers_and_mixed_draws_both_styles():
+def test_noise_plants_wrong_answers_and_direct_answers_without_a_chain():
     rows, noisy = _responses("concise", "synthetic_math", n=100, noise=0.5)
     wrong = sum(not models.is_correct(row, r) for row, r in zip(rows, noisy))
     assert 30 < wrong < 70
-    _, mixed = _responses("mixed", "synthetic_math", n=100)
-    assert any(r.startswith("<think>\n- ") for r in mixed) and any(not r.startswith("<think>\n- ") for r in mixed)
+    # the student before distillation: a story of one step shows its equation (a single step it knows), a longer
+    # one is answered without a chain; always the right answer and a well-formed response
+    rows, direct = _responses("direct", "synthetic_math", n=100)
+    for row, r in zip(rows, direct):
+        assert models.format_ok(r) and models.is_correct(row, r)
+        steps = row["meta"]["steps"]
+        if len(steps) == 1:
+            s = steps[0]
+            assert r.startswith(f"<think>\n{s['a']} {s['op']} {s['b']} = {s['result']}.\n</think>")
+        else:
+            assert r.startswith("<think>\n\n</think>\n\nThe answer is")
+    assert any(len(row["meta"]["steps"]) == 1 for row in rows) and any(len(row["meta"]["steps"]) > 1 for row in rows)
+    code_rows, code = _responses("direct", "synthetic_code", n=20)
+    assert all(r.startswith("<think>\n\n</think>\n\n```python\n") and models.last_program(r) for r in code)
     with pytest.raises(ValueError, match="style"):
         cot.write_response(rows[0], "chatty", random.Random(0))
 
@@ -237,7 +249,7 @@ def test_tiny_model_pretrains_saves_and_reloads_by_path(tokenizer_dir, tmp_path)
 
     torch.set_num_threads(1)
     out = tmp_path / "models" / "tiny"
-    spec = {"style": "mixed", "hidden_size": 32, "num_layers": 1, "pretrain_steps": 4, "batch_size": 4}
+    spec = {"style": "direct", "hidden_size": 32, "num_layers": 1, "pretrain_steps": 4, "batch_size": 4}
     params = {"temperature": 0.8, "top_p": 0.95, "max_new_tokens": 8}
     scores = models.build_model(tokenizer_dir, out, spec, seed=0, sampling=params, max_tokens=100)
     saved = json.loads((out / models.SCORES_FILE).read_text())
@@ -266,3 +278,20 @@ def test_model_spec_checks():
         models.model_spec({"hidden_size": 64})
     with pytest.raises(ValueError, match="hidden_size"):
         models.model_spec({"style": "concise", "hidden_size": 48})
+
+
+def test_option_drills_read_the_options_in_every_style():
+    rows = tasks.option_drills(30, seed=3)
+    for style in ("concise", "verbose", "direct"):
+        for row in rows:
+            r = cot.write_response(row, style, random.Random(0))
+            assert models.format_ok(r) and models.last_boxed(r) == row["answer"]
+            assert f"{row['answer']}) {row['meta']['value']} yes." in r
+
+
+def test_tiny_models_have_a_key_value_head_per_head(tokenizer_dir):
+    """No grouped-query attention: transformers would copy the whole cache at every decoding step under a mask."""
+    from transformers import AutoTokenizer
+
+    config = models.qwen2_config(models.model_spec({"style": "direct"}), AutoTokenizer.from_pretrained(tokenizer_dir))
+    assert config.num_key_value_heads == config.num_attention_heads == 128 // models.HEAD_DIM

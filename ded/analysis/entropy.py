@@ -99,16 +99,20 @@ def response_entropy(model, prompt_ids: list[int], response_ids: list[int], chun
 
 
 def corpus_token_entropies(model, tokenizer, corpus_path, chunk_size: int,
-                           max_examples: int | None = None) -> tuple[np.ndarray, int]:
-    """All response-token entropies of a corpus (first max_examples rows) and the number of responses."""
-    values, n = [], 0
+                           max_examples: int | None = None) -> tuple[np.ndarray, list[dict]]:
+    """All response-token entropies of a corpus (first max_examples rows), and per response its question,
+    sample index, token count and mean entropy (the paired entropy claim compares corpora question by question)."""
+    values, responses = [], []
     for row in iter_jsonl(corpus_path, required=("prompt", "response")):
-        if max_examples is not None and n >= max_examples:
+        if max_examples is not None and len(responses) >= max_examples:
             break
         prompt_ids, response_ids = encode_pair(tokenizer, row["prompt"], row["response"])
-        values.append(response_entropy(model, prompt_ids, response_ids, chunk_size).numpy())
-        n += 1
-    return (np.concatenate(values) if values else np.empty(0, dtype=np.float32)), n
+        entropies = response_entropy(model, prompt_ids, response_ids, chunk_size).numpy()
+        values.append(entropies)
+        responses.append({"question_id": row.get("question_id", ""), "sample_index": row.get("sample_index", 0),
+                          "n_tokens": int(entropies.size),
+                          "mean_entropy": float(entropies.mean()) if entropies.size else float("nan")})
+    return (np.concatenate(values) if values else np.empty(0, dtype=np.float32)), responses
 
 
 def summarise(values: np.ndarray) -> dict:
@@ -133,9 +137,10 @@ def histogram_rows(per_teacher: dict[str, np.ndarray], bins: int, corpus: str) -
 
 
 def run_token_entropy(*, corpora: dict[str, str], model: str, tokenizer: str | None = None,
-                      revision: str | None = None, out_entropy: str, out_hist: str, chunk_size: int, bins: int,
-                      corpus_label: str, max_examples: int | None = None) -> None:
-    """Rule token_entropy: one student, one corpus per teacher -> entropy.csv and entropy_hist.csv."""
+                      revision: str | None = None, out_entropy: str, out_hist: str, out_responses: str,
+                      chunk_size: int, bins: int, corpus_label: str, max_examples: int | None = None) -> None:
+    """Rule token_entropy: one student, one corpus per teacher -> entropy.csv, entropy_hist.csv and
+    entropy_responses.csv (one line per response)."""
     import pandas as pd
 
     from ded.analysis.loading import load_causal_lm, load_tokenizer
@@ -145,16 +150,20 @@ def run_token_entropy(*, corpora: dict[str, str], model: str, tokenizer: str | N
             raise DataError(f"{path}: corpus of teacher '{teacher}' is missing")
     lm = load_causal_lm(model, revision=revision)
     tok = load_tokenizer(tokenizer or model, revision=None if tokenizer else revision)
-    per_teacher, summary = {}, []
+    per_teacher, summary, per_response = {}, [], []
     for teacher, path in corpora.items():
-        values, n = corpus_token_entropies(lm, tok, path, chunk_size, max_examples)
+        values, responses = corpus_token_entropies(lm, tok, path, chunk_size, max_examples)
+        n = len(responses)
         per_teacher[teacher] = values
+        per_response += [{"teacher": teacher, **r} for r in responses]
         stats = summarise(values)
         log.info("%s: %d responses, %d tokens, mean %.4f, median %.4f", teacher, n, stats["n_tokens"],
                  stats["mean"], stats["median"])
         summary.append({"teacher": teacher, "corpus": corpus_label, "n_responses": n, **stats})
     columns = ["teacher", "corpus", "n_responses", "n_tokens", "mean", "median"]
     write_text(out_entropy, pd.DataFrame(summary, columns=columns).to_csv(index=False))
+    response_columns = ["teacher", "question_id", "sample_index", "n_tokens", "mean_entropy"]
+    write_text(out_responses, pd.DataFrame(per_response, columns=response_columns).to_csv(index=False))
     hist_columns = ["teacher", "corpus", "bin_left", "bin_right", "count", "density"]
     write_text(out_hist, pd.DataFrame(histogram_rows(per_teacher, bins, corpus_label), columns=hist_columns)
                .to_csv(index=False))

@@ -33,20 +33,20 @@ def reference_points(reference_csv: str, base: str = "DS-32B") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def run_points(config: dict, results_dir: str, selected: str | None = None) -> pd.DataFrame:
-    """This run's figure1 experiments: corpus size (experiment stats) and AIME accuracy in percent."""
-    from ded import tables
+def run_points(rows: list[dict], names: dict, selected: str | None = None) -> pd.DataFrame:
+    """This run's figure1 experiments (ded.reporting.plan.figure1_rows): corpus size and AIME accuracy in percent
+    (the mean over replicates)."""
+    from ded.reporting import labels, readers
 
     recs = []
-    for name in tables.table_experiments(config, "figure1"):
-        stats = tables.read_stats(tables.stats_path(results_dir, name))
-        rec = {"label": tables.row_label(config, "figure1", name, selected), "n": float(stats["samples"])}
+    for row in rows:
+        stats = readers.read_stats(row["stats"])
+        rec = {"label": labels.row_label(names, "figure1", row["experiment"], selected), "n": float(stats["samples"])}
         for b in PANELS:
-            if b in config["benchmarks"] and b in tables.experiment_benchmarks(config, name):
-                acc = tables.read_summary(tables.summary_path(results_dir, name), b).get("all", {}).get("pass1")
-                rec[b] = float(acc) if acc is not None else float("nan")
-            else:
-                rec[b] = float("nan")
+            reps = [readers.read_summary(p, b).get("all", {}).get("pass1", float("nan"))
+                    for p in row["summaries"]] if b in row["benchmarks"] else []
+            mean, _ = readers.mean_and_sd(reps)
+            rec[b] = 100 * mean if reps else float("nan")
         recs.append(rec)
     return pd.DataFrame(recs, columns=["label", "n", *PANELS])
 

@@ -5,7 +5,7 @@ It stands in for the paper's hub models and datasets so that the whole DED pipel
 teacher's style, `tokenizer` trains the shared tokenizer and `models` pretrains and scores the tiny models.
 """
 
-STYLES = ("concise", "verbose", "mixed")
+STYLES = ("concise", "verbose", "direct")
 
 
 def atomic_dir(out_dir):

@@ -5,7 +5,10 @@
   and a closing, each drawn from a few phrasings or left out at random, alternative programs, occasional malformed
   think tags, occasional wrong answers (the model's `noise`); longer (some beyond the length filter), higher token
   entropy.
-- mixed: each response drawn from one of the two.
+- direct (stands in for a pretrained student before distillation): the question answered without a chain (an
+  empty think, then the answer). Only the pretraining drills (bare arithmetic facts, copying, reading options)
+  show their steps, in every style: the student knows the single steps but was never shown how to chain them
+  for a story, which is what SFT on a teacher's chains then has to teach.
 
 The verbose style stays learnable by a model of 0.4M parameters trained for a minute: its chain is the concise
 chain (a tiny model finds the next clause by looking back at the last line, and loses its place when much filler
@@ -118,6 +121,14 @@ def _wrap(reasoning: str, answer: str, rng: random.Random | None, faults: float 
     return f"{THINK_OPEN}\n{reasoning}\n{THINK_CLOSE}\n\n{answer}"
 
 
+DIRECT_MATH_ANSWER = "The answer is \\boxed{{{ans}}}."
+
+
+def _direct(answer: str) -> str:
+    """No chain: an empty think, then the answer (like a reasoning model's no-thinking mode)."""
+    return f"{THINK_OPEN}\n\n{THINK_CLOSE}\n\n{answer}"
+
+
 def math_response(task: dict, style: str, rng: random.Random, noise: float = 0.0) -> str:
     if task["meta"].get("family") == "copy":
         return _wrap(task["meta"]["sequence"], f"The answer is \\boxed{{{task['answer']}}}.", None)
@@ -125,6 +136,11 @@ def math_response(task: dict, style: str, rng: random.Random, noise: float = 0.0
     if task["meta"].get("family") == "drill":   # bare arithmetic: the same lines in every style
         lines = [f"{s['a']} {s['op']} {s['b']} = {s['result']}." for s in steps]
         return _wrap("\n".join(lines), f"The answer is \\boxed{{{value}}}.", None)
+    if style == "direct":
+        if len(steps) == 1:   # a single step is a fact the student knows: its equation, as in the drills
+            s = steps[0]
+            return _wrap(f"{s['a']} {s['op']} {s['b']} = {s['result']}.", DIRECT_MATH_ANSWER.format(ans=value), None)
+        return _direct(DIRECT_MATH_ANSWER.format(ans=value))
     if style == "concise":
         lines = _concise_reasoning(task, steps) + [f"Answer: {value}."]
         return _wrap("\n".join(lines), f"The answer is \\boxed{{{value}}}.", None)
@@ -134,10 +150,8 @@ def math_response(task: dict, style: str, rng: random.Random, noise: float = 0.0
     return _wrap("\n".join(lines), rng.choice(VERBOSE_MATH_FINAL).format(ans=value), rng, VERBOSE_FORMAT_FAULTS)
 
 
-def choice_response(task: dict, style: str, rng: random.Random, noise: float = 0.0) -> str:
-    # The options are walked in order up to the one that matches, so that the answer is the last letter written.
-    steps, value = _solved_steps(task, rng, wrong=rng.random() < noise)
-    options = task["meta"]["options"]
+def _option_walk(options: list[int], value: int, rng: random.Random) -> tuple[list[str], str]:
+    """The options read in order up to the one equal to value (so that the answer is the last letter written)."""
     letter = "ABCD"[options.index(value)] if value in options else rng.choice("ABCD")
     walk = []
     for i, option in enumerate(options):
@@ -146,6 +160,17 @@ def choice_response(task: dict, style: str, rng: random.Random, noise: float = 0
             break
     if value not in options:
         walk.append(f"None matches. Guess {letter}.")
+    return walk, letter
+
+
+def choice_response(task: dict, style: str, rng: random.Random, noise: float = 0.0) -> str:
+    if task["meta"].get("family") == "options":   # reading options: the same walk in every style
+        walk, letter = _option_walk(task["meta"]["options"], task["meta"]["value"], rng)
+        return _wrap("\n".join(walk), f"The answer is \\boxed{{{letter}}}.", None)
+    steps, value = _solved_steps(task, rng, wrong=rng.random() < noise)
+    walk, letter = _option_walk(task["meta"]["options"], value, rng)
+    if style == "direct":
+        return _direct(f"The answer is \\boxed{{{letter}}}.")
     if style == "concise":
         lines = _concise_reasoning(task, steps) + [f"Value: {value}."] + walk
         return _wrap("\n".join(lines), f"The answer is \\boxed{{{letter}}}.", None)
@@ -173,6 +198,8 @@ def buggy(program: str, rng: random.Random) -> str:
 def code_response(task: dict, style: str, rng: random.Random, noise: float = 0.0) -> str:
     meta = task["meta"]
     wrong = rng.random() < noise
+    if style == "direct":
+        return _direct(f"```python\n{meta['solution']}```\n")
     if style == "concise":
         program = buggy(meta["solution"], rng) if wrong else meta["solution"]
         return _wrap("\n".join(meta["plan"]), f"```python\n{program}```\n", None)
@@ -194,8 +221,6 @@ def write_response(task: dict, style: str, rng: random.Random, noise: float = 0.
     """A response to a generated task (a row of ded.tinyworld.tasks.generate) in `style`."""
     if style not in STYLES:
         raise ValueError(f"style: expected one of {STYLES}, got {style!r}")
-    if style == "mixed":
-        style = rng.choice(["concise", "verbose"])
     writer = {"math": math_response, "choice": choice_response, "code": code_response}.get(task["domain"])
     if writer is None:
         raise ValueError(f"task {task.get('id')}: unknown domain {task['domain']!r}")

@@ -503,6 +503,20 @@ def copy_drills(n: int, seed: int) -> list[dict]:
     return rows
 
 
+def option_drills(n: int, seed: int) -> list[dict]:
+    """"Which option is 12?" choice rows for pretraining only: reading lettered options for a value, the last step
+    of a multiple-choice story, on its own."""
+    rng = _rng("options", seed, None)
+    rows = []
+    for index in range(n):
+        value = rng.randint(2, MATH_CAP)
+        options, correct = choice_options(rng, value)
+        lines = [f"Which option is {value}?", ""] + [f"{LETTERS[i]}) {v}" for i, v in enumerate(options)]
+        rows.append(_row("synthetic_choice", seed, index, "\n".join(lines), answer=LETTERS[correct], tests=None,
+                         difficulty=None, meta={"family": "options", "options": options, "value": value}))
+    return rows
+
+
 def ood_arith_items(n: int, seed: int) -> list[dict]:
     """Bare arithmetic questions (`id`, `question`, `answer` as a digit string): the tiny OOD suite's items."""
     rng = _rng("ood_arith", seed, None)
