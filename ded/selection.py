@@ -20,6 +20,21 @@ from typing import Mapping, Sequence
 from ded.evaluate import read_summary, write_csv
 from ded.io import DataError, write_json
 
+
+def read_chosen(path: str | os.PathLike) -> str:
+    """The teacher that teacher selection chose (R/selection/chosen.json): the one reader of that file."""
+    import json
+    from pathlib import Path
+
+    try:
+        chosen = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the selection result ({exc})") from exc
+    if not isinstance(chosen, dict) or not isinstance(chosen.get("teacher"), str):
+        raise DataError(f"{path}: no 'teacher' (the selection result names the chosen teacher)")
+    return chosen["teacher"]
+
+
 TIE_BREAK = "equal mean pass@1 (to 1e-9): the teacher listed first in config 'teachers' wins"
 TOLERANCE = 1e-9
 

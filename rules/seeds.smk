@@ -18,7 +18,8 @@ def seed_source_params(section, name):
 
 rule seeds:
     output:
-        f"{R}/seeds/{{domain}}.jsonl",
+        rows=f"{R}/seeds/{{domain}}.jsonl",
+        stats=f"{R}/seeds/{{domain}}.stats.json",
     params:
         key=lambda wc: f"seeds.{wc.domain}",
         domain=lambda wc: wc.domain,
@@ -35,7 +36,8 @@ rule seeds:
 
 rule benchmark:
     output:
-        f"{R}/benchmarks/{{benchmark}}.jsonl",
+        rows=f"{R}/benchmarks/{{benchmark}}.jsonl",
+        stats=f"{R}/benchmarks/{{benchmark}}.stats.json",
     params:
         key=lambda wc: f"benchmarks.{wc.benchmark}",
         domain=lambda wc: config["benchmarks"][wc.benchmark].get("domain"),

@@ -445,10 +445,15 @@ def test_real_codeforces_deepcoder(shared_data, tmp_path):
     assert stats["problems"] == 391 and stats["tests_total"] == sum(len(r["tests"]) for r in rows)
     assert stats["tests_min"] >= 1 and stats["tests_median"] == 1      # most have only the sample test
     assert all(r["meta"]["test_counts"] == {"total": len(r["tests"])} for r in rows)
-    out = tmp_path / "code.jsonl"
+    out, stats_file = tmp_path / "code.jsonl", tmp_path / "code.stats.json"
     assert build_file({"source": "codeforces", "local_path": str(shared_data / "codeforces_deepcoder_test.jsonl"),
-                       "n": 50, "seed": 42}, out, key="seeds.code", domain="code") == 50
-    assert len(read_tasks(out, domain="code")) == 50
+                       "n": 50, "seed": 42}, out, key="seeds.code", domain="code", stats=stats_file) == 50
+    written = read_tasks(out, domain="code")
+    assert len(written) == 50
+    # the seed stats say how many tests each seed has
+    seed_stats = json.loads(stats_file.read_text())
+    assert seed_stats["rows"] == 50 and seed_stats["domains"] == {"code": 50}
+    assert seed_stats["tests"] == code.code_test_stats(written)
 
 
 def test_real_code_contests_deepcoder(shared_data):

@@ -80,3 +80,37 @@ def test_missing_or_foreign_summaries(tmp_path):
     write_summary(tmp_path / "twice", "select_a", "aime24", 0.25)
     with pytest.raises(DataError, match="a second summary of select_a on aime24"):
         selection.collect_scores([twice], {"a": "select_a"}, BENCHES)
+
+
+def test_replicates_rank_by_their_mean_and_each_pick_is_recorded(tmp_path):
+    """Three replicates of each selection run: the mean over them ranks the teachers; chosen.json says which teacher
+    each replicate alone would choose (here replicate 2 prefers verbose)."""
+    per_rep = {"concise": [0.50, 0.52, 0.30], "verbose": [0.40, 0.41, 0.35]}
+    paths = []
+    for teacher, values in per_rep.items():
+        for r, value in enumerate(values):
+            model = f"select_{teacher}" + (f".rep{r}" if r else "")
+            paths += [write_summary(tmp_path, model, b, value) for b in BENCHES]
+    chosen = selection.select_teacher(unique(paths), runs={t: f"select_{t}" for t in per_rep}, benchmarks=BENCHES,
+                                      ranking_csv=tmp_path / "ranking.csv", chosen_json=tmp_path / "chosen.json")
+    assert chosen["teacher"] == "concise" and chosen["mean_pass1"] == pytest.approx(0.44)
+    assert chosen["replicate_choices"] == ["concise", "concise", "verbose"] and chosen["replicates_agreeing"] == 2
+    ranking = ev.read_csv(tmp_path / "ranking.csv", ["teacher", "replicate_wins"])
+    assert [(r["teacher"], r["replicate_wins"]) for r in ranking] == [("concise", "2"), ("verbose", "1")]
+    assert selection.read_chosen(tmp_path / "chosen.json") == "concise"
+    # a missing replicate of one teacher is an error, not a silent mean over fewer runs
+    (tmp_path / "select_verbose.rep2" / "summary.csv").unlink()
+    with pytest.raises(DataError, match="different replicates"):
+        selection.select_teacher([p for p in unique(paths) if "select_verbose.rep2" not in str(p)],
+                                 runs={t: f"select_{t}" for t in per_rep}, benchmarks=BENCHES,
+                                 ranking_csv=tmp_path / "r.csv", chosen_json=tmp_path / "c.json")
+
+
+def test_read_chosen_names_a_bad_file(tmp_path):
+    path = tmp_path / "chosen.json"
+    path.write_text('{"ranking": []}')
+    with pytest.raises(DataError, match="chosen.json: no 'teacher'"):
+        selection.read_chosen(path)
+    path.write_text("{not json")
+    with pytest.raises(DataError, match="chosen.json: cannot read"):
+        selection.read_chosen(path)

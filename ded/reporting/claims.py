@@ -404,7 +404,9 @@ def write_claims(*, rows: list[dict], teachers: dict, first_runs: dict[str, dict
     import pandas as pd
 
     chosen = files.get("chosen")
-    selected = json.loads(Path(chosen).read_text(encoding="utf-8"))["teacher"] if chosen else files.get("selected")
+    from ded.selection import read_chosen
+
+    selected = read_chosen(chosen) if chosen else files.get("selected")
     ctx = Context(teachers=teachers, first_runs=first_runs, files=files, selected=selected,
                   selection_benchmarks=selection_benchmarks)
     results = evaluate_claims(rows, ctx, ref_dir=ref_dir, n_boot=n_boot, seed=seed, level=level, margin=margin)

@@ -8,11 +8,9 @@ them (mean +- sd), and the long CSV has both.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from decimal import Decimal
-from pathlib import Path
 
 from ded.io import write_text
 from ded.reporting import labels, readers
@@ -20,6 +18,7 @@ from ded.reporting.latex import render_latex
 from ded.reporting.layout import CAPTIONS, LCB_SUBSETS, OOD_COLUMNS, TABLE_BENCHMARKS, metric_keys, table_columns
 from ded.reporting.model import ACC_Q, LEN_Q, Row, Table, add_deltas, percent, quantize
 from ded.reporting.paper import paper_table
+from ded.selection import read_chosen
 
 log = logging.getLogger("ded.reporting.run_tables")
 
@@ -125,7 +124,7 @@ def write_run_table(table: str, rows: list[dict], names: dict, *, benchmarks: li
                     ref_dir: str | os.PathLike, out_tex: str, out_csv: str, mode: str = "tiny",
                     selection: str | None = None) -> Table:
     """Rule table: R/tables/tableN.tex and its long form R/tables/tableN.csv."""
-    selected = json.loads(Path(selection).read_text(encoding="utf-8"))["teacher"] if selection else None
+    selected = read_chosen(selection) if selection else None
     built = build_run_table(table, rows, names, benchmarks=benchmarks, ood_tasks=ood_tasks, ref_dir=ref_dir,
                             mode=mode, selected=selected)
     write_text(out_tex, render_latex(built))
