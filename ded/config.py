@@ -10,9 +10,10 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from ded.corpus.registry import VARIANTS as _CORPUS_VARIANT_REGISTRY
+
 SELECTED = "selected"
-DOMAINS = ("math", "code")
-CORPUS_VARIANTS = ("first", "right", "right_hard", "right_hard_diverse", "longest", "shortest")
+CORPUS_VARIANTS = tuple(_CORPUS_VARIANT_REGISTRY)  # declared in ded.corpus.registry
 
 
 class ConfigError(KeyError):

@@ -131,6 +131,10 @@ def shard_ids(domain):
 # ---------------------------------------------------------------------------------------------------------------
 # Corpus (rules/corpus.smk)
 # ---------------------------------------------------------------------------------------------------------------
+# What a variant reads (pass rates, a config section, a tokenizer) is its entry in ded.corpus.registry.
+from ded.corpus.registry import get_variant as get_corpus_variant
+
+
 def get_experiment_corpus_inputs(wildcards):
     """The corpus variants an experiment concatenates, with 'selected' resolved."""
     exp = config["experiments"][wildcards.experiment]
@@ -138,33 +142,29 @@ def get_experiment_corpus_inputs(wildcards):
     return [f"{R}/corpus/{teacher}/{piece['domain']}/{piece['variant']}.jsonl" for piece in exp["data"]]
 
 
-CORPUS_HARD_VARIANTS = ("right_hard", "right_hard_diverse")
-
-
-def diversity_uses_tokens(variant):
-    return variant == "right_hard_diverse" and config["diversity"]["unit"] == "tokens"
-
-
 def get_corpus_variant_inputs(wildcards):
     """Only what a variant reads, so that e.g. `first` never waits for the student's pass rates."""
+    variant = get_corpus_variant(wildcards.variant)
     inputs = {
         "verified": f"{R}/verified/{wildcards.teacher}/{wildcards.domain}.jsonl",
         "seeds": f"{R}/decontam/{wildcards.domain}.jsonl",
         "hits": f"{R}/decontam/{wildcards.domain}.hits.csv",
     }
-    if wildcards.variant in CORPUS_HARD_VARIANTS:
+    if variant.needs_pass_rates:
         inputs["passrate"] = f"{R}/passrate/{config['compression']['student']}/{wildcards.domain}.jsonl"
-    if diversity_uses_tokens(wildcards.variant):
+    if variant.uses_tokenizer(config):
         inputs["tokenizer"] = model_key_input(config["filtering"]["tokenizer_of"])
     return inputs
 
 
 def get_corpus_variant_params(wildcards):
-    """The config a variant depends on (and nothing else: changing diversity.P reruns only right_hard_diverse)."""
-    if wildcards.variant != "right_hard_diverse":
+    """The config a variant depends on, and nothing else: changing diversity.P reruns only the variants that read
+    the diversity section."""
+    variant = get_corpus_variant(wildcards.variant)
+    if not variant.settings_key:
         return {}
-    params = {"diversity": dict(config["diversity"])}
-    if diversity_uses_tokens(wildcards.variant):
+    params = {variant.settings_key: variant.settings(config)}
+    if variant.uses_tokenizer(config):
         params["tokenizer"] = dedcfg.model_spec(config, config["filtering"]["tokenizer_of"])
     return params
 
@@ -292,7 +292,7 @@ def compression_outputs():
     """The student's pass rates of each domain that a hard corpus variant uses. They depend on no teacher, so as
     targets of their own they are computed while teacher selection runs, not after it."""
     domains = {piece["domain"] for exp in config["experiments"].values() for piece in exp["data"]
-               if piece["variant"] in CORPUS_HARD_VARIANTS}
+               if get_corpus_variant(piece["variant"]).needs_pass_rates}
     return [f"{R}/passrate/{config['compression']['student']}/{d}.jsonl" for d in DOMAINS if d in domains]
 
 

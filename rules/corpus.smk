@@ -64,8 +64,7 @@ rule corpus_variant:
         f"{R}/runtime/corpus_variant/{{teacher}}/{{domain}}/{{variant}}.tsv"
     params:
         settings=get_corpus_variant_params,
-    # the distance matrix is computed multi-threaded (rapidfuzz); Snakemake lowers this to --cores when fewer
-    threads: lambda wc: 8 if wc.variant == "right_hard_diverse" else 1
+    threads: lambda wc: get_corpus_variant(wc.variant).threads
     priority: selection_path_priority
     conda:
         envfile("data")

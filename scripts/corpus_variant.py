@@ -15,7 +15,7 @@ with snakemake_job(snakemake) as log:  # noqa: F821 (snakemake is injected by th
         out_corpus=snakemake.output.corpus,
         out_stats=snakemake.output.stats,
         passrate=snakemake.input.get("passrate"),
-        diversity=settings.get("diversity"),
+        config_sections=settings,
         tokenizer_spec=settings.get("tokenizer"),
         workers=snakemake.threads,
     )

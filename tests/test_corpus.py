@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ded.corpus import decontam, diversity, experiment, passrate, variants
+from ded.corpus import decontam, diversity, experiment, passrate, registry, variants
 from ded.corpus.records import read_verified
 from ded.io import DataError, read_json, read_jsonl, write_jsonl
 from ded.prompts import user_prompt
@@ -159,12 +159,13 @@ def test_diversity_tokens_unit():
     assert diversity.distance_matrix([encode(t) for t in texts]).tolist() == [[0, 5, 1], [5, 0, 6], [1, 6, 0]]
     assert diversity.select_diverse([encode(t) for t in texts], 2) == [1, 2]
     groups = {"q": [read_sample(vrow("q", i, 5, response=t)) for i, t in enumerate(texts)]}
-    rows, stats = variants.build_variant("right_hard_diverse", [seed("q", "Q?")], groups, teacher="t", p=2,
-                                         unit="tokens", encode=encode, pass_rates={"q": {"hard": True}})
+    rows, stats = variants.build_variant("right_hard_diverse", [seed("q", "Q?")], groups, teacher="t",
+                                         settings={"P": 2, "unit": "tokens"}, encode=encode,
+                                         pass_rates={"q": {"hard": True}})
     assert [r["sample_index"] for r in rows] == [1, 2]
     assert stats["diversity"] == {"P": 2, "unit": "tokens"}
-    rows, _ = variants.build_variant("right_hard_diverse", [seed("q", "Q?")], groups, teacher="t", p=2,
-                                     unit="chars", pass_rates={"q": {"hard": True}})
+    rows, _ = variants.build_variant("right_hard_diverse", [seed("q", "Q?")], groups, teacher="t",
+                                     settings={"P": 2, "unit": "chars"}, pass_rates={"q": {"hard": True}})
     assert [r["sample_index"] for r in rows] == [0, 2]
 
 
@@ -198,7 +199,7 @@ def make_variant(world, variant, **kw):
     stats = variants.corpus_variant_files(
         variant, teacher="concise", domain="math", verified=world / "verified.jsonl", seeds=world / "seeds.jsonl",
         hits=world / "hits.csv", out_corpus=world / f"{variant}.jsonl", out_stats=world / f"{variant}.stats.json",
-        passrate=world / "passrate.jsonl" if variant in variants.NEEDS_PASS_RATES else None, **kw)
+        passrate=world / "passrate.jsonl" if registry.get_variant(variant).needs_pass_rates else None, **kw)
     rows = read_jsonl(world / f"{variant}.jsonl")
     assert read_json(world / f"{variant}.stats.json") == stats
     dropped = stats["dropped"]["samples"]
@@ -245,7 +246,7 @@ def test_variant_right_hard(world):
 
 
 def test_variant_right_hard_diverse(world):
-    rows, stats = make_variant(world, "right_hard_diverse", diversity={"P": 3, "unit": "chars"})
+    rows, stats = make_variant(world, "right_hard_diverse", config_sections={"diversity": {"P": 3, "unit": "chars"}})
     # q1 has four passing responses differing only in the digit: all at distance 1, ties -> lowest indices
     assert picked(rows) == [("q1", 0), ("q1", 1), ("q1", 2), ("q4", 0), ("q4", 2)]  # q4: fewer than P -> all
     assert stats["dropped"]["samples"] == {**CHECK_DROPS, "hard_filter": 1, "not_selected": 1}
@@ -278,8 +279,61 @@ def test_variant_needs_and_consistency(world, tmp_path):
     with pytest.raises(ValueError, match="expected one of"):
         variants.build_variant("best", tasks, {"q1": groups["q1"]}, teacher="t")
     with pytest.raises(ValueError, match="needs a tokenizer"):
-        variants.build_variant("right_hard_diverse", tasks, {"q1": groups["q1"]}, teacher="t", p=2,
-                               unit="tokens", pass_rates={"q1": {"hard": True}})
+        variants.build_variant("right_hard_diverse", tasks, {"q1": groups["q1"]}, teacher="t",
+                               settings={"P": 2, "unit": "tokens"}, pass_rates={"q1": {"hard": True}})
+
+
+def test_unchecked_variant_without_a_first_response_names_the_file_and_question(world):
+    groups = read_verified(world / "verified.jsonl")
+    later = {"q1": [s for s in groups["q1"] if s.sample_index > 0]}
+    with pytest.raises(DataError, match=r"v\.jsonl: question 'q1': no sample_index 0"):
+        variants.build_variant("first", [seed("q1", "Question one?")], later, teacher="t",
+                               sources={"verified": "v.jsonl"})
+
+
+def test_diversity_settings_are_checked_with_their_key(world):
+    tasks, groups = [seed("q1", "Question one?")], read_verified(world / "verified.jsonl")
+    for settings, message in [({}, "diversity.P: must be an integer >= 1, got None"),
+                              ({"P": 0}, "diversity.P: must be an integer >= 1, got 0"),
+                              ({"P": 2, "unit": "words"}, "diversity.unit: expected one of")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            variants.build_variant("right_hard_diverse", tasks, {"q1": groups["q1"]}, teacher="t",
+                                   settings=settings, pass_rates={"q1": {"hard": True}})
+
+
+# --- the variant registry -----------------------------------------------------------------------------------------
+def test_schema_enum_and_config_names_are_the_registry():
+    schema = __import__("yaml").safe_load((ROOT / "config" / "schema.yaml").read_text())
+    piece = schema["definitions"]["experiment"]["properties"]["data"]["items"]["properties"]["variant"]
+    assert piece["enum"] == list(registry.VARIANTS)
+    from ded import config as dedcfg
+
+    assert dedcfg.CORPUS_VARIANTS == tuple(registry.VARIANTS)
+
+
+def test_registry_declares_what_each_variant_reads():
+    config = {"diversity": {"P": 4, "unit": "chars"}}
+    hard = [name for name, v in registry.VARIANTS.items() if v.needs_pass_rates]
+    assert hard == ["right_hard", "right_hard_diverse"]
+    reads = {name: v.settings(config) for name, v in registry.VARIANTS.items() if v.settings_key}
+    assert reads == {"right_hard_diverse": {"P": 4, "unit": "chars"}}
+    assert not any(v.uses_tokenizer(config) for v in registry.VARIANTS.values())
+    tokens = {"diversity": {"P": 4, "unit": "tokens"}}
+    assert [n for n, v in registry.VARIANTS.items() if v.uses_tokenizer(tokens)] == ["right_hard_diverse"]
+    assert {n: v.threads for n, v in registry.VARIANTS.items() if v.threads > 1} == {"right_hard_diverse": 8}
+    with pytest.raises(ValueError, match="corpus variant 'best': expected one of first, right"):
+        registry.get_variant("best")
+
+
+def test_a_new_variant_is_one_registry_entry(world, monkeypatch):
+    """A variant declared only in the registry is built like the shipped ones: the hard filter from its entry, its
+    own choice among the passing responses."""
+    longest = registry.VARIANTS["longest"]
+    monkeypatch.setitem(registry.VARIANTS, "longest_hard",
+                        registry.Variant("longest_hard", longest.select, needs_pass_rates=True))
+    rows, stats = make_variant(world, "longest_hard")
+    assert picked(rows) == [("q1", 3), ("q4", 0)]  # q2 is easy; q1's longest passing response is index 3
+    assert stats["dropped"]["questions"]["hard_filter"] == 1 and stats["variant"] == "longest_hard"
 
 
 # --- experiment corpus --------------------------------------------------------------------------------------------
@@ -422,9 +476,9 @@ def test_variant_tokens_unit_with_a_saved_tokenizer(world, random_tiny_model):
     encode = diversity.load_token_encoder({"model": str(random_tiny_model), "revision": None})
     ids = encode("What is 12 + 30? <think> 12 + 30 = 42 </think>")
     assert ids and all(isinstance(i, int) for i in ids)
-    rows, stats = make_variant(world, "right_hard_diverse", diversity={"P": 3, "unit": "tokens"},
+    rows, stats = make_variant(world, "right_hard_diverse", config_sections={"diversity": {"P": 3, "unit": "tokens"}},
                                tokenizer_spec={"model": str(random_tiny_model), "revision": None})
     assert stats["diversity"] == {"P": 3, "unit": "tokens"}
     assert [r["question_id"] for r in rows].count("q1") == 3 and [r["question_id"] for r in rows].count("q4") == 2
     with pytest.raises(ValueError, match="needs the tokenizer"):
-        make_variant(world, "right_hard_diverse", diversity={"P": 3, "unit": "tokens"})
+        make_variant(world, "right_hard_diverse", config_sections={"diversity": {"P": 3, "unit": "tokens"}})

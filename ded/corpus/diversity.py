@@ -17,6 +17,7 @@ from typing import Hashable, Sequence
 import numpy as np
 
 UNITS = ("chars", "tokens")
+DEFAULT_UNIT = "chars"
 
 
 def distance_matrix(items: Sequence[str] | Sequence[Sequence[Hashable]], workers: int = -1) -> np.ndarray:
@@ -54,6 +55,36 @@ def select_diverse(items: Sequence[str] | Sequence[Sequence[Hashable]], p: int, 
     if len(items) <= p:
         return list(range(len(items)))
     return sorted(farthest_point_order(distance_matrix(items, workers), p))
+
+
+def check_settings(settings: dict) -> dict:
+    """The `diversity` config section as the corpus stats record it ({P, unit}); a bad value names its key."""
+    p, unit = settings.get("P"), settings.get("unit", DEFAULT_UNIT)
+    if not isinstance(p, int) or isinstance(p, bool) or p < 1:
+        raise ValueError(f"diversity.P: must be an integer >= 1, got {p!r}")
+    if unit not in UNITS:
+        raise ValueError(f"diversity.unit: expected one of {UNITS}, got {unit!r}")
+    return {"P": p, "unit": unit}
+
+
+def needs_tokenizer(settings: dict) -> bool:
+    """Edit distance over token ids needs the tokenizer of filtering.tokenizer_of."""
+    return settings.get("unit", DEFAULT_UNIT) == "tokens"
+
+
+def select_responses(passing: Sequence, settings: dict, *, encode=None, workers: int = -1) -> list:
+    """The corpus variant's choice: the P passing responses of a question farthest apart (all when fewer), in
+    sample order. `passing` holds ded.corpus.records.Sample rows sorted by sample index."""
+    p = settings["P"]
+    if len(passing) <= p:
+        return list(passing)
+    if needs_tokenizer(settings):
+        if encode is None:
+            raise ValueError("diversity.unit tokens: needs a tokenizer (filtering.tokenizer_of)")
+        items = [encode(s.response) for s in passing]
+    else:
+        items = [s.response for s in passing]
+    return [passing[i] for i in select_diverse(items, p, workers=workers)]
 
 
 def load_token_encoder(spec: dict):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from ded.io import DataError, check_unique, iter_numbered_jsonl
 from ded.prompts import user_prompt
+from ded.verify import CHECKS
 
-CHECKS = ("length", "format", "correct")
 SEED_FIELDS = ("id", "domain", "question")
 VERIFIED_FIELDS = ("question_id", "sample_index", "response", "checks", "passed")
 

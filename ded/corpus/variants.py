@@ -1,16 +1,5 @@
-"""Corpus variants: which verified teacher responses become SFT examples, one variant per DED stage reached.
-
-| variant | rows per question | questions |
-|---|---|---|
-| first | the response with sample_index 0, unchecked (the paper's Table 1 / "R1 corpus" / "QwQ corpus") | all |
-| right | the first passing response (lowest sample index) | those with a passing response |
-| right_hard | as right | ... whose student pass rate is at or under compression.threshold |
-| right_hard_diverse | the P passing responses farthest apart (ded.corpus.diversity), all when fewer | as right_hard |
-| longest / shortest | the passing response with the most / fewest tokens (ties: lowest sample index) | as right |
-
-Longest and shortest choose among *passing* responses so that Table 7 varies only length: over all responses the
-longest would mostly be truncated at the token limit (failing the length check) and the shortest would favour
-answers that gave up early, so the comparison would measure correctness, not length.
+"""Corpus variants: which verified teacher responses become SFT examples, one variant per DED stage reached. The
+variants themselves (what each keeps, what it reads) are declared in ded.corpus.registry; this module applies one.
 
 Stats accounting (`.stats.json`): `input` counts the teacher's verified samples and questions; `dropped.samples`
 attributes every sample that is not kept to exactly one cause - its first failing check (length, then format, then
@@ -25,62 +14,51 @@ from __future__ import annotations
 import os
 from typing import Callable, Sequence
 
-from ded.config import CORPUS_VARIANTS
-from ded.io import DataError, write_json, write_jsonl
-from ded.corpus import diversity as div
 from ded.corpus.decontam import read_hits_csv
+from ded.corpus.diversity import load_token_encoder
 from ded.corpus.records import CHECKS, Sample, corpus_row, read_pass_rates, read_tasks, read_verified
+from ded.corpus.registry import Variant, get_variant
 from ded.corpus.stats import corpus_summary
-
-NEEDS_PASS_RATES = ("right_hard", "right_hard_diverse")
+from ded.io import DataError, write_json, write_jsonl
 
 
 def _zero_checks() -> dict:
     return {name: 0 for name in CHECKS}
 
 
-def _choose(variant: str, passing: list[Sample], *, p: int | None, unit: str,
-            encode: Callable[[str], list[int]] | None, workers: int) -> list[Sample]:
-    if variant in ("right", "right_hard"):
-        return [passing[0]]
-    if variant == "longest":
-        return [max(passing, key=lambda s: (s.num_tokens, -s.sample_index))]
-    if variant == "shortest":
-        return [min(passing, key=lambda s: (s.num_tokens, s.sample_index))]
-    if variant == "right_hard_diverse":
-        if len(passing) <= p:
-            return list(passing)
-        if unit == "tokens":
-            items = [encode(s.response) for s in passing]
-        else:
-            items = [s.response for s in passing]
-        return [passing[i] for i in div.select_diverse(items, p, workers=workers)]
-    raise ValueError(f"corpus variant {variant!r}: expected one of {', '.join(CORPUS_VARIANTS)}")
+def _select(variant: Variant, samples: list[Sample], settings: dict, encode, workers: int, where: str) -> list[Sample]:
+    try:
+        return variant.select(samples, settings, encode=encode, workers=workers)
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
 
 
-def build_variant(variant: str, tasks: Sequence[dict], groups: dict[str, list[Sample]], *, teacher: str,
-                  domain: str | None = None,
-                  pass_rates: dict[str, dict] | None = None, p: int | None = None, unit: str = "chars",
+def _checked_settings(variant: Variant, settings: dict | None, encode) -> dict:
+    settings = dict(settings or {})
+    if variant.check_settings is not None:
+        settings = variant.check_settings(settings)
+    if variant.needs_tokenizer(settings) and encode is None:
+        raise ValueError(f"corpus variant {variant.name}: {variant.settings_key} needs a tokenizer "
+                         f"(filtering.tokenizer_of)")
+    return settings
+
+
+def build_variant(name: str, tasks: Sequence[dict], groups: dict[str, list[Sample]], *, teacher: str,
+                  domain: str | None = None, pass_rates: dict[str, dict] | None = None, settings: dict | None = None,
                   encode: Callable[[str], list[int]] | None = None, decontaminated: int = 0, workers: int = -1,
                   sources: dict[str, str] | None = None) -> tuple[list[dict], dict]:
     """(corpus rows in seed order, then sample index; stats) of one variant.
 
     tasks: the decontaminated seeds (prompts and the question order); groups: verified samples by question;
-    pass_rates: the compression student's, needed by the hard variants; p and unit: diversity settings;
-    encode: text -> token ids, needed when unit is tokens.
+    pass_rates: the compression student's, needed by the hard variants; settings: the config section the variant
+    reads (its registry entry's settings_key, e.g. diversity); encode: text -> token ids, for a variant that
+    needs a tokenizer.
     """
-    if variant not in CORPUS_VARIANTS:
-        raise ValueError(f"corpus variant {variant!r}: expected one of {', '.join(CORPUS_VARIANTS)}")
+    variant = get_variant(name)
     sources = sources or {}
-    if variant in NEEDS_PASS_RATES and pass_rates is None:
-        raise ValueError(f"corpus variant {variant}: needs the compression student's pass rates")
-    if variant == "right_hard_diverse":
-        if p is None or p < 1:
-            raise ValueError(f"diversity.P: must be >= 1, got {p}")
-        if unit not in div.UNITS:
-            raise ValueError(f"diversity.unit: expected one of {div.UNITS}, got {unit!r}")
-        if unit == "tokens" and encode is None:
-            raise ValueError("diversity.unit tokens: needs a tokenizer (filtering.tokenizer_of)")
+    if variant.needs_pass_rates and pass_rates is None:
+        raise ValueError(f"corpus variant {name}: needs the compression student's pass rates")
+    settings = _checked_settings(variant, settings, encode)
     verified_src = sources.get("verified", "verified file")
     if domain is not None:
         other = [t for t in tasks if t["domain"] != domain]
@@ -104,15 +82,14 @@ def build_variant(variant: str, tasks: Sequence[dict], groups: dict[str, list[Sa
         if not samples:
             raise DataError(f"{verified_src}: no samples of seed question {qid!r}")
         n_samples += len(samples)
-        if variant == "first":
-            first = [s for s in samples if s.sample_index == 0]
-            if not first:
-                raise DataError(f"{verified_src}: question {qid!r} has no sample_index 0")
-            chosen = first
-            dropped_samples["not_selected"] += len(samples) - 1
-            reason = first[0].first_failing()
-            if reason:
-                failing[reason] += 1
+        where = f"{verified_src}: question {qid!r}"
+        if not variant.checked:
+            chosen = _select(variant, samples, settings, encode, workers, where)
+            dropped_samples["not_selected"] += len(samples) - len(chosen)
+            for s in chosen:
+                reason = s.first_failing()
+                if reason:
+                    failing[reason] += 1
         else:
             for s in samples:
                 reason = s.first_failing()
@@ -122,7 +99,7 @@ def build_variant(variant: str, tasks: Sequence[dict], groups: dict[str, list[Sa
             if not passing:
                 dropped_questions["no_passing"] += 1
                 continue
-            if variant in NEEDS_PASS_RATES:
+            if variant.needs_pass_rates:
                 rate = pass_rates.get(qid)
                 if rate is None:
                     raise DataError(f"{sources.get('passrate', 'pass-rate file')}: no pass rate for question {qid!r}")
@@ -130,12 +107,12 @@ def build_variant(variant: str, tasks: Sequence[dict], groups: dict[str, list[Sa
                     dropped_questions["hard_filter"] += 1
                     dropped_samples["hard_filter"] += len(passing)
                     continue
-            chosen = _choose(variant, passing, p=p, unit=unit, encode=encode, workers=workers)
+            chosen = _select(variant, passing, settings, encode, workers, where)
             dropped_samples["not_selected"] += len(passing) - len(chosen)
         rows.extend(corpus_row(task, teacher, s) for s in chosen)
 
     stats = {
-        "variant": variant,
+        "variant": name,
         "teacher": teacher,
         "domain": domain or (tasks[0]["domain"] if tasks else None),
         **corpus_summary(rows),
@@ -143,36 +120,40 @@ def build_variant(variant: str, tasks: Sequence[dict], groups: dict[str, list[Sa
         "dropped": {"samples": dropped_samples, "questions": dropped_questions},
         "failing": failing,
     }
-    if variant == "right_hard_diverse":
-        stats["diversity"] = {"P": p, "unit": unit}
+    if variant.settings_key:
+        stats[variant.settings_key] = settings
     stats["source"] = sources
     return rows, stats
 
 
-def corpus_variant_files(variant: str, *, teacher: str, domain: str, verified: str | os.PathLike,
+def corpus_variant_files(name: str, *, teacher: str, domain: str, verified: str | os.PathLike,
                          seeds: str | os.PathLike, hits: str | os.PathLike, out_corpus: str | os.PathLike,
-                         out_stats: str | os.PathLike,
-                         passrate: str | os.PathLike | None = None, diversity: dict | None = None,
-                         tokenizer_spec: dict | None = None, workers: int = -1) -> dict:
-    """The `corpus_variant` rule: verified teacher samples (+ pass rates) -> corpus JSONL + stats JSON."""
+                         out_stats: str | os.PathLike, passrate: str | os.PathLike | None = None,
+                         config_sections: dict | None = None, tokenizer_spec: dict | None = None,
+                         workers: int = -1) -> dict:
+    """The `corpus_variant` rule: verified teacher samples (+ pass rates) -> corpus JSONL + stats JSON.
+
+    config_sections: the config sections the variant reads, by name (the rule's params.settings: {} or e.g.
+    {"diversity": {...}}); tokenizer_spec: the model spec of filtering.tokenizer_of, for a variant that needs one.
+    """
+    variant = get_variant(name)
     sources = {"verified": str(verified), "seeds": str(seeds), "decontamination_hits": str(hits)}
     pass_rates = None
-    if variant in NEEDS_PASS_RATES:
+    if variant.needs_pass_rates:
         if passrate is None:
-            raise ValueError(f"corpus variant {variant}: needs the pass-rate file")
+            raise ValueError(f"corpus variant {name}: needs the pass-rate file")
         pass_rates = read_pass_rates(passrate)
         sources["passrate"] = str(passrate)
-    p, unit, encode = None, "chars", None
-    if variant == "right_hard_diverse":
-        diversity = diversity or {}
-        p, unit = diversity.get("P"), diversity.get("unit", "chars")
-        if unit == "tokens":
-            if not tokenizer_spec:
-                raise ValueError("diversity.unit tokens: needs the tokenizer of filtering.tokenizer_of")
-            encode = div.load_token_encoder(tokenizer_spec)
+    settings = (config_sections or {}).get(variant.settings_key) if variant.settings_key else None
+    encode = None
+    if variant.needs_tokenizer(settings or {}):
+        if not tokenizer_spec:
+            raise ValueError(f"corpus variant {name}: {variant.settings_key} needs the tokenizer of "
+                             f"filtering.tokenizer_of")
+        encode = load_token_encoder(tokenizer_spec)
     decontaminated = len({hit["seed_id"] for hit in read_hits_csv(hits)})
-    rows, stats = build_variant(variant, read_tasks(seeds), read_verified(verified), teacher=teacher, domain=domain,
-                                pass_rates=pass_rates, p=p, unit=unit, encode=encode,
+    rows, stats = build_variant(name, read_tasks(seeds), read_verified(verified), teacher=teacher, domain=domain,
+                                pass_rates=pass_rates, settings=settings, encode=encode,
                                 decontaminated=decontaminated, workers=workers, sources=sources)
     write_jsonl(out_corpus, rows)
     write_json(out_stats, stats)
