@@ -78,6 +78,14 @@ def test_every_schema_key_has_a_description():
         (lambda c: c["experiments"]["mixed"]["data"][0].update(limit="x"),
          ["'x' is not of type", "instance['experiments']['mixed']['data'][0]['limit']"]),
         (lambda c: c["diversity"].update(P=0), ["0 is less than the minimum of 1", "instance['diversity']['P']"]),
+        # the overrides are validated as the training section itself
+        (lambda c: c["experiments"]["mixed"].update(training={"epoch": 3}),
+         ["'epoch' was unexpected", "instance['experiments']['mixed']['training']"]),
+        (lambda c: c["experiments"]["mixed"].update(training={"nodes": 0}),
+         ["0 is less than the minimum of 1", "instance['experiments']['mixed']['training']['nodes']"]),
+        (lambda c: c["selection"].update(train={"max_step": 30}),
+         ["'max_step' was unexpected", "instance['selection']['train']"]),
+        (lambda c: c["training"].update(gpus_per_nod=1), ["'gpus_per_nod' was unexpected", "instance['training']"]),
     ],
 )
 def test_bad_configs_fail_with_the_key_path(mutate, expected):
@@ -88,6 +96,21 @@ def test_bad_configs_fail_with_the_key_path(mutate, expected):
     message = str(info.value)
     for fragment in expected:
         assert fragment in message
+
+
+def test_training_overrides_get_no_defaults():
+    """Defaults fill the top-level training section only: an override that got them would reset every key."""
+    cfg = copy.deepcopy(load("config.yaml"))
+    cfg["experiments"]["mixed"]["training"] = {"seed": 7}
+    cfg["selection"]["train"] = {"max_steps": 30}
+    assert "lr_scheduler" not in cfg["training"]
+    full_validate(cfg)
+    assert cfg["experiments"]["mixed"]["training"] == {"seed": 7}
+    assert cfg["selection"]["train"] == {"max_steps": 30}
+    assert cfg["training"]["lr_scheduler"] == "cosine"
+    assert cfg["experiments"]["math_right"]["training"] == {}
+    params = dedcfg.training_params(cfg, "mixed")
+    assert (params["seed"], params["gpus_per_node"]) == (7, cfg["training"]["gpus_per_node"])
 
 
 def test_dangling_references_are_reported_with_their_key():
