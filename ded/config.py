@@ -51,6 +51,13 @@ def sampling_params(config: dict, stage_params: dict | None, model: dict | None 
     return params
 
 
+def model_gpus(spec: dict) -> int:
+    """GPUs a model needs where it runs (a generation spec: a teacher, a student, the judge, an evaluated model):
+    its tensor parallelism under vLLM, none under transformers (the tiny world, on CPU) or behind an HTTP endpoint
+    (openai)."""
+    return int(spec.get("tensor_parallel_size") or 1) if spec.get("backend") == "vllm" else 0
+
+
 def experiment(config: dict, name: str) -> dict:
     try:
         return config["experiments"][name]

@@ -425,7 +425,7 @@ class Preflight:
             params = dedcfg.sampling_params(cfg, judge.get("sampling"), judge)
             jobs.append(dict(what="the judge", key="filtering.judge", spec=judge, base=judge,
                              max_new=params["max_new_tokens"], new_key="filtering.judge.sampling.max_new_tokens"))
-        return [j for j in jobs if j["spec"].get("backend") == "vllm"]
+        return [j for j in jobs if dedcfg.model_gpus(j["spec"])]
 
     def check_context(self) -> None:
         budget = int(self.config.get("preflight", {}).get("max_prompt_tokens", 4096))

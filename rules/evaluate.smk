@@ -29,11 +29,6 @@ def ood_data_files(wildcards):
     return {t: f"{R}/ood/{t}.jsonl" for t in OOD_LOCAL_TASKS}
 
 
-def vllm_gpus(spec):
-    """GPUs a model needs where it runs: its tensor parallelism under vLLM, none on CPU or behind HTTP."""
-    return int(spec.get("tensor_parallel_size") or 1) if spec.get("backend") == "vllm" else 0
-
-
 def ood_gpus(wc):
     ood = config["ood"]
     if ood["backend"] == "vllm":
@@ -64,7 +59,7 @@ rule evaluate:
         filtering=config["filtering"],
     threads: 1 if config["mode"] == "tiny" else 16
     resources:
-        gpu=lambda wc: vllm_gpus(eval_spec(wc)),
+        gpu=lambda wc: dedcfg.model_gpus(eval_spec(wc)),
     priority: selection_path_priority
     conda:
         envfile("sampling")

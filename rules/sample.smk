@@ -22,8 +22,7 @@ def sample_params(model):
 
 
 def sample_gpus(model):
-    spec = dedcfg.model_spec(config, model)
-    return int(spec.get("tensor_parallel_size") or 1) if spec.get("backend") == "vllm" else 0
+    return dedcfg.model_gpus(dedcfg.model_spec(config, model))
 
 
 def sample_threads(model):

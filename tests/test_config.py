@@ -113,6 +113,14 @@ def test_training_overrides_get_no_defaults():
     assert (params["seed"], params["gpus_per_node"]) == (7, cfg["training"]["gpus_per_node"])
 
 
+def test_gpu_count_of_a_model_spec():
+    """One count for sampling, evaluation, the judge and the preflight: vLLM's tensor parallelism, else none."""
+    assert dedcfg.model_gpus({"model": "m", "backend": "vllm", "tensor_parallel_size": 2}) == 2
+    assert dedcfg.model_gpus({"model": "m", "backend": "vllm"}) == 1
+    assert dedcfg.model_gpus({"model": "m", "backend": "transformers", "tensor_parallel_size": 4}) == 0
+    assert dedcfg.model_gpus({"model": "m", "backend": "openai", "tensor_parallel_size": 8}) == 0
+
+
 def test_dangling_references_are_reported_with_their_key():
     cfg = full_validate(load("config.yaml"))
     cfg["experiments"]["mixed"]["teacher"] = "gpt5"
