@@ -5,6 +5,11 @@ Three file-to-file steps (rules/train.smk):
   training params -> LlamaFactory YAML                                            `write_train_config`
   `llamafactory-cli train` into a staging folder -> R/models/{model}              `finalize_model`
 
+The rule `train` itself is a shell job whose command line (`launch_command`), Slurm request (`job_resources`),
+threads (`job_threads`) and provenance arguments (`provenance_args`) come from here, all from the model's training
+settings (ded.config.run_training_params), so that an experiment's nodes/gpus_per_node change both the launch and
+the request.
+
 Every check that can fail does so before any compute: an empty corpus, a row without a prompt or a response, a
 global batch that the devices cannot split evenly, a base model folder without weights.
 """
@@ -13,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -269,6 +276,91 @@ def make_train_config(path: str | os.PathLike, params: dict, *, model_spec: dict
                          f"in training.templates.{student} instead of an experiment override")
     return write_train_config(path, params, model=str(model_spec["model"]), revision=model_spec.get("revision"),
                               dataset_dir=dataset_dir, output_dir=staging, student=student, mode=mode)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The training job (rule train): command line, Slurm request, provenance
+# ---------------------------------------------------------------------------------------------------------------
+def staging_dir(train_yaml: str | os.PathLike) -> str:
+    """The folder LlamaFactory writes into (output_dir of train.yaml), beside the YAML of the run."""
+    return str(Path(train_yaml).parent / "staging")
+
+
+def dataset_dir(train_yaml: str | os.PathLike) -> str:
+    """The LlamaFactory dataset folder of a run (dataset_dir of train.yaml), beside the YAML."""
+    return str(Path(train_yaml).parent / "dataset")
+
+
+def tool_prefix(conda: bool, python: str = sys.executable) -> str:
+    """What the shell job puts before llamafactory-cli and python: nothing inside a conda env (--sdm conda, where
+    they are on PATH), else the folder of the Python that runs Snakemake (its venv is not on the jobs' PATH)."""
+    return "" if conda else f"{Path(python).parent}/"
+
+
+def _topology(params: dict) -> tuple[int, int]:
+    nodes, gpus = int(params.get("nodes", 1)), int(params.get("gpus_per_node", 0))
+    if gpus == 0 and nodes > 1:
+        raise ValueError(f"training: nodes={nodes} needs gpus_per_node > 0 (0 trains on one CPU process)")
+    return nodes, gpus
+
+
+def launch_command(params: dict, train_yaml: str | os.PathLike, prefix: str = "") -> str:
+    """The llamafactory-cli command line with the environment LlamaFactory's launcher reads.
+
+    llamafactory/launcher.py starts torchrun when FORCE_TORCHRUN=1 (required with DeepSpeed) or when it sees more
+    than one GPU, with NNODES, NODE_RANK, NPROC_PER_NODE, MASTER_ADDR and MASTER_PORT. On several nodes one
+    launcher runs per node (srun, one task per node): NODE_RANK is that node's SLURM_NODEID and MASTER_ADDR the first
+    host of SLURM_JOB_NODELIST. gpus_per_node 0 (the tiny world) trains on CPU: CUDA_VISIBLE_DEVICES is set empty
+    so that GPUs a scheduler hands the job (real or fake) are never picked up.
+    """
+    nodes, gpus = _topology(params)
+    cli = f"{prefix}llamafactory-cli train {shlex.quote(str(train_yaml))}"
+    if gpus == 0:
+        return f"CUDA_VISIBLE_DEVICES= {cli}"
+    port = "$((29500 + ${SLURM_JOB_ID:-0} % 1000))"
+    if nodes == 1:
+        torchrun = "1" if (gpus > 1 or params.get("deepspeed")) else "0"
+        return (f"FORCE_TORCHRUN={torchrun} NNODES=1 NODE_RANK=0 NPROC_PER_NODE={gpus} "
+                f"MASTER_ADDR=127.0.0.1 MASTER_PORT={port} {cli}")
+    # The Slurm job-step plugin strips SLURM_* (but the job id) from this shell: the node list exists only inside
+    # the srun task, so MASTER_ADDR is resolved there; each per-node launcher gets that node's share of the CPUs.
+    per_node = shlex.quote(
+        'export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1); '
+        "export NODE_RANK=$SLURM_NODEID; exec " + cli)
+    return (f"cpn=$(( $(squeue -h -j $SLURM_JOB_ID -o %C) / {nodes} )); "
+            f"srun --nodes={nodes} --ntasks={nodes} --ntasks-per-node=1 --gpus-per-node={gpus} "
+            f"--cpus-per-task=$cpn --kill-on-bad-exit=1 "
+            f"env FORCE_TORCHRUN=1 NNODES={nodes} NPROC_PER_NODE={gpus} MASTER_PORT={port} bash -c {per_node}")
+
+
+def job_resources(params: dict) -> dict[str, Any]:
+    """The rule's resources, from the same settings as the launch: `gpu` for the whole job (nodes x gpus_per_node,
+    as the Slurm plugin's --gpus counts them); on several nodes `nodes`, and `mpi` so that the job step runs the
+    rule's shell in the batch step (which starts srun itself) instead of wrapping it in `srun -n1`. None is a
+    resource Snakemake leaves unset."""
+    nodes, gpus = _topology(params)
+    several = nodes > 1
+    return {"gpu": nodes * gpus, "nodes": nodes if several else None, "mpi": "srun" if several else None}
+
+
+def job_threads(mode: str) -> int:
+    """Cores of a training job: one CPU process in the tiny world, a node's data loaders in paper mode."""
+    return 1 if mode == "tiny" else 16
+
+
+def provenance_args(*, model: str, params: dict, train_yaml: str | os.PathLike, inputs: list[str],
+                    output: str | os.PathLike, results_dir: str) -> str:
+    """The arguments of `python -m ded.provenance record` (but --started) for this shell job, shell-quoted."""
+    args = [
+        "--rule", "train",
+        "--wildcards", json.dumps({"model": model}),
+        "--params", json.dumps(params, sort_keys=True),
+        "--command", f"llamafactory-cli train {train_yaml}",
+        "--results-dir", str(results_dir),
+        "--input", *[str(p) for p in inputs],
+        "--output", str(output),
+    ]
+    return " ".join(shlex.quote(a) for a in args)
 
 
 def finalize_model(staging: str | os.PathLike, output: str | os.PathLike) -> Path:

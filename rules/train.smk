@@ -3,64 +3,14 @@
 #   corpus JSONL -> R/train/{model}/dataset/{train.json,dataset_info.json} -> R/train/{model}/train.yaml
 #   -> llamafactory-cli train -> R/models/{model}/ (weights, config, tokenizer, trainer logs)
 
-import shlex
-import sys
-
 from snakemake.settings.types import DeploymentMethod
 
-# Without --sdm conda, the venv that runs Snakemake is not on the jobs' PATH: call its tools by path.
-TRAIN_BIN = (
-    ""
-    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
-    else str(Path(sys.executable).parent) + "/"
+from ded import train as dedtrain
+
+# Without --sdm conda, the venv that runs Snakemake is not on the jobs' PATH: its tools are called by path.
+TRAIN_TOOL_PREFIX = dedtrain.tool_prefix(
+    DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
 )
-TRAIN_MULTINODE = int(config["training"].get("nodes", 1)) > 1
-
-
-def train_launch(wildcards, input):
-    """The llamafactory-cli command line with the environment LlamaFactory's launcher reads.
-
-    llamafactory/launcher.py starts torchrun when FORCE_TORCHRUN=1 (required with DeepSpeed) or when it sees more
-    than one GPU, with NNODES, NODE_RANK, NPROC_PER_NODE, MASTER_ADDR and MASTER_PORT. On several nodes one
-    launcher runs per node (srun, one task per node): NODE_RANK is that node's SLURM_NODEID and MASTER_ADDR the first
-    host of SLURM_JOB_NODELIST. gpus_per_node 0 (the tiny world) trains on CPU: CUDA_VISIBLE_DEVICES is set empty
-    so that GPUs a scheduler hands the job (real or fake) are never picked up.
-    """
-    p = train_params(wildcards.model)
-    nodes, gpus = int(p.get("nodes", 1)), int(p.get("gpus_per_node", 0))
-    cli = f"{TRAIN_BIN}llamafactory-cli train {shlex.quote(str(input.config))}"
-    if gpus == 0:
-        if nodes > 1:
-            raise ValueError("training: nodes > 1 needs gpus_per_node > 0")
-        return f"CUDA_VISIBLE_DEVICES= {cli}"
-    port = "$((29500 + ${SLURM_JOB_ID:-0} % 1000))"
-    if nodes == 1:
-        torchrun = "1" if (gpus > 1 or p.get("deepspeed")) else "0"
-        return (f"FORCE_TORCHRUN={torchrun} NNODES=1 NODE_RANK=0 NPROC_PER_NODE={gpus} "
-                f"MASTER_ADDR=127.0.0.1 MASTER_PORT={port} {cli}")
-    # The Slurm job-step plugin strips SLURM_* (but the job id) from this shell: the node list exists only inside
-    # the srun task, so MASTER_ADDR is resolved there; each per-node launcher gets that node's share of the CPUs.
-    per_node = shlex.quote(
-        'export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1); '
-        "export NODE_RANK=$SLURM_NODEID; exec " + cli)
-    return (f"cpn=$(( $(squeue -h -j $SLURM_JOB_ID -o %C) / {nodes} )); "
-            f"srun --nodes={nodes} --ntasks={nodes} --ntasks-per-node=1 --gpus-per-node={gpus} "
-            f"--cpus-per-task=$cpn --kill-on-bad-exit=1 "
-            f"env FORCE_TORCHRUN=1 NNODES={nodes} NPROC_PER_NODE={gpus} MASTER_PORT={port} bash -c {per_node}")
-
-
-def train_provenance(wildcards, input, output):
-    """`python -m ded.provenance record` arguments for this shell job."""
-    args = [
-        "--rule", "train",
-        "--wildcards", json.dumps({"model": wildcards.model}),
-        "--params", json.dumps(train_params(wildcards.model), sort_keys=True),
-        "--command", f"llamafactory-cli train {input.config}",
-        "--results-dir", R,
-        "--input", *[str(p) for p in input],
-        "--output", str(output),
-    ]
-    return " ".join(shlex.quote(a) for a in args)
 
 
 # Writing the dataset files and the YAML is bookkeeping: on the submit host, not worth a Slurm job each.
@@ -124,8 +74,8 @@ rule train_config:
         training=lambda wc: train_params(wc.model),
         student=lambda wc: train_student(wc.model),
         model=lambda wc: dedcfg.model_spec(config, train_student(wc.model)),
-        dataset_dir=lambda wc: f"{R}/train/{wc.model}/dataset",
-        staging=lambda wc: f"{R}/train/{wc.model}/staging",
+        dataset_dir=lambda wc, output: dedtrain.dataset_dir(output[0]),
+        staging=lambda wc, output: dedtrain.staging_dir(output[0]),
         mode=config["mode"],
     priority: selection_path_priority
     conda:
@@ -150,14 +100,25 @@ rule train:
     benchmark:
         f"{R}/runtime/train/{{model}}.tsv"
     params:
-        staging=lambda wc: f"{R}/train/{wc.model}/staging",
-        launch=train_launch,
-        provenance=train_provenance,
-    threads: 1 if config["mode"] == "tiny" else 16
+        staging=lambda wc, input: dedtrain.staging_dir(input.config),
+        launch=lambda wc, input: dedtrain.launch_command(
+            train_params(wc.model), input.config, TRAIN_TOOL_PREFIX
+        ),
+        provenance=lambda wc, input, output: dedtrain.provenance_args(
+            model=wc.model,
+            params=train_params(wc.model),
+            train_yaml=input.config,
+            inputs=list(input),
+            output=output[0],
+            results_dir=R,
+        ),
+        tool_prefix=TRAIN_TOOL_PREFIX,
+    threads: dedtrain.job_threads(config["mode"])
+    # from the model's own training settings, as the launch: an experiment's nodes/gpus_per_node change both
     resources:
-        gpu=int(config["training"]["nodes"]) * int(config["training"]["gpus_per_node"]),
-        # several nodes: the job's shell runs srun itself (the Slurm jobstep plugin must not wrap it in `srun -n1`)
-        **({"nodes": int(config["training"]["nodes"]), "mpi": "srun"} if TRAIN_MULTINODE else {}),
+        gpu=lambda wc: dedtrain.job_resources(train_params(wc.model))["gpu"],
+        nodes=lambda wc: dedtrain.job_resources(train_params(wc.model))["nodes"],
+        mpi=lambda wc: dedtrain.job_resources(train_params(wc.model))["mpi"],
     priority: selection_path_priority
     conda:
         envfile("training")
@@ -166,5 +127,5 @@ rule train:
         # an interrupted run never leaves a folder that looks trained.
         "started=$(date +%s.%N); rm -rf {params.staging}; "
         "{params.launch} > {log} 2>&1; "
-        "{TRAIN_BIN}python -m ded.train finalize {params.staging} {output} >> {log} 2>&1; "
-        "{TRAIN_BIN}python -m ded.provenance record --started $started {params.provenance} >> {log} 2>&1"
+        "{params.tool_prefix}python -m ded.train finalize {params.staging} {output} >> {log} 2>&1; "
+        "{params.tool_prefix}python -m ded.provenance record --started $started {params.provenance} >> {log} 2>&1"

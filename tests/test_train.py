@@ -1,9 +1,12 @@
-"""Stage 5 (SFT): corpus -> LlamaFactory dataset, the training YAML, a real CPU run of llamafactory-cli, bad inputs."""
+"""Stage 5 (SFT): corpus -> LlamaFactory dataset, the training YAML, a real CPU run of llamafactory-cli, bad inputs,
+and the training job's launch command, Slurm request and provenance arguments."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -286,3 +289,133 @@ def test_liger_kernel_is_passed_to_llamafactory_only_when_asked():
     kwargs = dict(model="m", revision=None, dataset_dir="d", output_dir="o", student="ds32b", mode="paper")
     assert "enable_liger_kernel" not in train.build_train_config(PAPER, **kwargs)
     assert train.build_train_config({**PAPER, "enable_liger_kernel": True}, **kwargs)["enable_liger_kernel"] is True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The training job: command line, Slurm request, provenance (rule train calls these through lambdas)
+# ---------------------------------------------------------------------------------------------------------------
+FAKE_CLI = """#!/usr/bin/env bash
+# records what the launcher would see: its arguments and the variables LlamaFactory's launcher reads
+python3 - "$@" <<'PY' >> "$RECORD"
+import json, os, sys
+keys = ("FORCE_TORCHRUN", "NNODES", "NODE_RANK", "NPROC_PER_NODE", "MASTER_ADDR", "MASTER_PORT",
+        "CUDA_VISIBLE_DEVICES")
+print(json.dumps({"argv": sys.argv[1:], **{k: os.environ.get(k) for k in keys}}))
+PY
+"""
+# srun runs its command once per node here (SLURM_NODEID set as srun sets it in each task) and records its options
+FAKE_SRUN = """#!/usr/bin/env bash
+opts=(); while [[ "$1" == --* ]]; do opts+=("$1"); shift; done
+echo "{\\"srun\\": \\"${opts[*]}\\"}" >> "$RECORD"
+for ((i = 0; i < NODES_FOR_TEST; i++)); do SLURM_NODEID=$i SLURM_JOB_NODELIST="gpu[07-08]" "$@"; done
+"""
+FAKE_SCONTROL = """#!/usr/bin/env bash
+[ "$1 $2 $3" = "show hostnames gpu[07-08]" ] && printf 'gpu07\\ngpu08\\n'
+"""
+FAKE_SQUEUE = """#!/usr/bin/env bash
+echo 192
+"""
+
+
+@pytest.fixture
+def fake_tools(tmp_path):
+    """A folder with llamafactory-cli, srun, scontrol and squeue that record what the launch command runs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in {"llamafactory-cli": FAKE_CLI, "srun": FAKE_SRUN, "scontrol": FAKE_SCONTROL,
+                       "squeue": FAKE_SQUEUE}.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    return bin_dir
+
+
+def run_launch(command: str, bin_dir: Path, tmp_path: Path, nodes: int = 1) -> list[dict]:
+    record = tmp_path / "record.jsonl"
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "RECORD": str(record), "SLURM_JOB_ID": "4242",
+           "NODES_FOR_TEST": str(nodes), "CUDA_VISIBLE_DEVICES": "0,1"}
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", command], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in record.read_text().splitlines()]
+
+
+def test_cpu_launch_hides_the_gpus_a_scheduler_hands_out(fake_tools, tmp_path):
+    command = train.launch_command(TINY, "results/train/my run/train.yaml", f"{fake_tools}/")
+    (rec,) = run_launch(command, fake_tools, tmp_path)
+    assert rec["argv"] == ["train", "results/train/my run/train.yaml"]
+    assert rec["CUDA_VISIBLE_DEVICES"] == "" and rec["FORCE_TORCHRUN"] is None
+
+
+@pytest.mark.parametrize("gpus, deepspeed, torchrun", [(8, None, "1"), (1, None, "0"), (1, "ds.json", "1")])
+def test_one_node_launch(fake_tools, tmp_path, gpus, deepspeed, torchrun):
+    params = {**PAPER, "gpus_per_node": gpus, "deepspeed": deepspeed}
+    (rec,) = run_launch(train.launch_command(params, "t.yaml", f"{fake_tools}/"), fake_tools, tmp_path)
+    assert (rec["FORCE_TORCHRUN"], rec["NNODES"], rec["NODE_RANK"], rec["NPROC_PER_NODE"]) == (
+        torchrun, "1", "0", str(gpus))
+    assert (rec["MASTER_ADDR"], rec["MASTER_PORT"]) == ("127.0.0.1", str(29500 + 4242 % 1000))
+
+
+def test_several_nodes_launch_one_launcher_per_node_through_srun(fake_tools, tmp_path):
+    params = {**PAPER, "nodes": 2, "gpus_per_node": 8}
+    srun, *launchers = run_launch(train.launch_command(params, "t.yaml", f"{fake_tools}/"), fake_tools, tmp_path,
+                                  nodes=2)
+    # half of the job's 192 CPUs per node's launcher, one task per node, all the node's GPUs
+    assert srun["srun"].split() == ["--nodes=2", "--ntasks=2", "--ntasks-per-node=1", "--gpus-per-node=8",
+                                    "--cpus-per-task=96", "--kill-on-bad-exit=1"]
+    assert [(r["NODE_RANK"], r["MASTER_ADDR"], r["NNODES"], r["NPROC_PER_NODE"], r["FORCE_TORCHRUN"])
+            for r in launchers] == [("0", "gpu07", "2", "8", "1"), ("1", "gpu07", "2", "8", "1")]
+    assert {r["MASTER_PORT"] for r in launchers} == {str(29500 + 4242 % 1000)}
+
+
+def test_job_resources_and_threads_follow_the_training_settings():
+    assert train.job_resources(TINY) == {"gpu": 0, "nodes": None, "mpi": None}
+    assert train.job_resources(PAPER) == {"gpu": 8, "nodes": None, "mpi": None}
+    assert train.job_resources({**PAPER, "nodes": 2}) == {"gpu": 16, "nodes": 2, "mpi": "srun"}
+    with pytest.raises(ValueError, match="nodes=2 needs gpus_per_node > 0"):
+        train.job_resources({**TINY, "nodes": 2})
+    with pytest.raises(ValueError, match="nodes=2 needs gpus_per_node > 0"):
+        train.launch_command({**TINY, "nodes": 2}, "t.yaml")
+    assert (train.job_threads("tiny"), train.job_threads("paper")) == (1, 16)
+    assert train.tool_prefix(conda=True) == ""
+    assert train.tool_prefix(conda=False, python="/opt/venv/bin/python") == "/opt/venv/bin/"
+    assert train.staging_dir("results/train/m/train.yaml") == "results/train/m/staging"
+    assert train.dataset_dir("results/train/m/train.yaml") == "results/train/m/dataset"
+
+
+def test_provenance_args_are_what_the_recorder_reads(tmp_path):
+    from ded import provenance
+
+    out = tmp_path / "results" / "models" / "my run"
+    out.mkdir(parents=True)
+    (out / "config.json").write_text("{}")
+    args = train.provenance_args(model="my run", params={"seed": 1042, "nodes": 1}, train_yaml="r/train.yaml",
+                                 inputs=["r/train.yaml", "r/data set.json"], output=out,
+                                 results_dir=str(tmp_path / "results"))
+    assert provenance.main(["record", "--started", "0", *shlex.split(args)]) == 0
+    (path,) = (tmp_path / "results" / "provenance").rglob("*.json")
+    record = json.loads(path.read_text())
+    assert record["rule"] == "train" and record["wildcards"] == {"model": "my run"}
+    assert record["params"] == {"nodes": 1, "seed": 1042}
+    assert record["command"] == "llamafactory-cli train r/train.yaml"
+
+
+def test_an_experiments_nodes_change_its_slurm_request(tmp_path):
+    """resources come from the model's own training settings: an override of nodes/gpus_per_node in one experiment
+    changes that job's request (and only that one's), not just its launch."""
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["results_dir"], cfg["figures_dir"] = str(tmp_path / "results"), str(tmp_path / "figures")
+    cfg["selection"]["teacher"] = "concise"
+    cfg["experiments"]["mixed"]["training"] = {"nodes": 2, "gpus_per_node": 2, "per_device_batch_size": 2}
+    path = tmp_path / "override.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    snakemake = Path(sys.executable).parent / "snakemake"
+    proc = subprocess.run([str(snakemake), f"{tmp_path}/results/models/mixed", f"{tmp_path}/results/models/math_rhd",
+                           "-n", "--cores", "2", "--configfile", str(path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    jobs = re.findall(r"^rule train:\n(?:    .*\n)*?    wildcards: model=(\S+)\n(?:    .*\n)*?    resources: (.*)$",
+                      proc.stdout, flags=re.M)
+    resources = {model: dict(kv.split("=", 1) for kv in res.split(", ")) for model, res in jobs}
+    assert (resources["mixed"]["gpu"], resources["mixed"]["nodes"], resources["mixed"]["mpi"]) == ("4", "2", "srun")
+    assert resources["math_rhd"]["gpu"] == "0" and "nodes" not in resources["math_rhd"]
+    assert "mpi" not in resources["math_rhd"]
