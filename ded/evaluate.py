@@ -14,7 +14,6 @@ LiveCodeBench: every test passes), so evaluation judges exactly as the filtering
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -25,7 +24,7 @@ import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from ded.io import DataError, atomic_path, write_json
+from ded.io import DataError, read_csv, write_csv, write_json
 
 log = logging.getLogger("ded.evaluate")
 
@@ -225,33 +224,13 @@ def summarize(samples: Sequence[dict], *, model: str, benchmark: str, n_boot: in
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# CSV
+# The summary file: the one parser (tables, figures, claims and teacher selection read it through this)
 # ---------------------------------------------------------------------------------------------------------------
-def write_csv(path: str | os.PathLike, rows: Iterable[dict], columns: Sequence[str]) -> int:
-    n = 0
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="raise")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-                n += 1
-    return n
-
-
-def read_csv(path: str | os.PathLike, columns: Sequence[str] = ()) -> list[dict]:
-    path = Path(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(f"{path}: missing column(s) {', '.join(missing)} (header: {reader.fieldnames})")
-        return list(reader)
-
-
 def read_summary(path: str | os.PathLike) -> list[dict]:
-    """Summary rows with numbers parsed (pass1, ci_low, ci_high, mean_tokens as floats)."""
-    rows = read_csv(path, SUMMARY_COLUMNS)
+    """Summary rows (SUMMARY_COLUMNS) with numbers parsed: pass1, ci_low, ci_high and mean_tokens as floats (nan when
+    empty), n_problems and samples as ints. Fails naming the file and line on a missing file or column, a cell
+    that is not a number, or a pass@1 outside [0, 1]."""
+    rows = read_csv(path, SUMMARY_COLUMNS, what="evaluation summary")
     for i, row in enumerate(rows, start=2):
         try:
             for key in ("pass1", "ci_low", "ci_high", "mean_tokens"):
@@ -260,6 +239,8 @@ def read_summary(path: str | os.PathLike) -> list[dict]:
                 row[key] = int(row[key])
         except ValueError as exc:
             raise DataError(f"{path}:{i}: not a number ({exc})") from exc
+        if not math.isnan(row["pass1"]) and not 0.0 <= row["pass1"] <= 1.0:
+            raise DataError(f"{path}:{i}: pass1 must be a fraction in [0, 1], got {row['pass1']}")
     return rows
 
 

@@ -1,4 +1,4 @@
-"""File I/O shared by every stage: JSONL with precise errors, atomic writes.
+"""File I/O shared by every stage: JSONL with precise errors, CSV with named columns, atomic writes.
 
 Every stage writes its outputs atomically (a temporary file in the same folder, then a rename), so that an
 interrupted job never leaves a half-written file that Snakemake or a resuming job would take for complete.
@@ -7,6 +7,7 @@ interrupted job never leaves a half-written file that Snakemake or a resuming jo
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import tempfile
@@ -114,6 +115,33 @@ def check_unique(seen: dict, key: Any, lineno: int, where: str, what: str) -> No
 
 def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ()) -> list[dict]:
     return list(iter_jsonl(path, required))
+
+
+def write_csv(path: str | os.PathLike, rows: Iterable[dict], columns: Sequence[str]) -> int:
+    """Write rows with exactly these columns (None as an empty cell; a row's other keys are left out), atomically;
+    return the number of rows."""
+    n = 0
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(columns))
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+                n += 1
+    return n
+
+
+def read_csv(path: str | os.PathLike, columns: Sequence[str] = (), what: str = "CSV file") -> list[dict]:
+    """Rows as dicts of strings; fails naming the file when it is missing or lacks one of `columns`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: {what} is missing")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {', '.join(missing)} (header: {reader.fieldnames})")
+        return list(reader)
 
 
 class JsonlAppender:

@@ -235,7 +235,7 @@ def run_ood(*, model: str, tasks: Sequence[str], out_csv: str | os.PathLike, sam
     import lm_eval
     from lm_eval.tasks import TaskManager
 
-    from ded.evaluate import write_csv
+    from ded.io import write_csv
 
     data_files = data_files or {}
     local = set(local_tasks())

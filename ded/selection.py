@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 from typing import Mapping, Sequence
 
-from ded.evaluate import read_summary, write_csv
-from ded.io import DataError, write_json
+from ded.evaluate import read_summary
+from ded.io import DataError, write_csv, write_json
 
 
 def read_chosen(path: str | os.PathLike) -> str:

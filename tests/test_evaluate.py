@@ -14,7 +14,7 @@ import yaml
 from ded import evaluate as ev
 from ded import ood
 from ded.generation import Generation
-from ded.io import DataError, write_jsonl
+from ded.io import DataError, read_csv, write_jsonl
 from ded.seeds.schema import make_task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,9 +147,36 @@ def test_one_job_evaluates_every_benchmark_of_the_model(tmp_path):
     assert [(r["benchmark"], r["subset"]) for r in summary] == [("aime24", "all"), ("math500", "all"),
                                                                 ("math500", "hard")]
     assert [r["pass1"] for r in summary] == pytest.approx([0.5, 2 / 3, 2 / 3])  # even problems are right
-    rows = ev.read_csv(tmp_path / "s.csv", ev.SAMPLE_COLUMNS)
+    rows = read_csv(tmp_path / "s.csv", ev.SAMPLE_COLUMNS)
     assert [r["benchmark"] for r in rows] == ["aime24"] * 8 + ["math500"] * 3
     assert [r["benchmark"] for r in ev.read_summary(tmp_path / "sum.csv")] == ["aime24", "math500", "math500"]
+
+
+def test_the_summary_parser_and_the_reporting_view_share_its_checks(tmp_path):
+    from ded.io import write_csv
+    from ded.reporting import readers
+
+    path = tmp_path / "m" / "summary.csv"
+    for reader in (ev.read_summary, lambda p: readers.read_summary(p, "aime24")):
+        with pytest.raises(DataError, match=r"m/summary\.csv: evaluation summary is missing"):
+            reader(path)
+    row = {"model": "m", "benchmark": "aime24", "subset": "all", "n_problems": 4, "samples": 2, "pass1": 0.5,
+           "ci_low": 0.25, "ci_high": 0.75, "mean_tokens": 12.5}
+    write_csv(path, [row, {**row, "benchmark": "math500", "subset": "hard", "pass1": None}], ev.SUMMARY_COLUMNS)
+    rows = ev.read_summary(path)
+    assert (rows[0]["pass1"], rows[0]["samples"], math.isnan(rows[1]["pass1"])) == (0.5, 2, True)
+    assert readers.read_summary(path, "aime24") == {"all": {"pass1": 0.5, "mean_tokens": 12.5}}
+    with pytest.raises(DataError, match="no rows for benchmark 'gpqa_diamond'"):
+        readers.read_summary(path, "gpqa_diamond")
+    for bad, message in [({"pass1": 50.0}, r"summary\.csv:3: pass1 must be a fraction in \[0, 1\], got 50\.0"),
+                         ({"samples": "two"}, r"summary\.csv:3: not a number")]:
+        write_csv(path, [row, {**row, **bad}], ev.SUMMARY_COLUMNS)
+        for reader in (ev.read_summary, lambda p: readers.read_summary(p, "aime24")):
+            with pytest.raises(DataError, match=message):
+                reader(path)
+    write_csv(path, [row], [c for c in ev.SUMMARY_COLUMNS if c != "mean_tokens"])
+    with pytest.raises(DataError, match="missing column\\(s\\) mean_tokens"):
+        readers.read_summary(path, "aime24")
 
 
 class DyingBackend(FakeBackend):
@@ -244,7 +271,7 @@ def test_real_backend_and_verifier(random_tiny_model, tmp_path):
         params={"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 12}, filtering={}, n_boot=50, seed=0,
         samples_csv=str(tmp_path / "s.csv"), summary_csv=str(tmp_path / "u.csv"))
     assert [r["subset"] for r in summary] == ["all", "easy", "hard"]
-    rows = ev.read_csv(tmp_path / "s.csv", ev.SAMPLE_COLUMNS)
+    rows = read_csv(tmp_path / "s.csv", ev.SAMPLE_COLUMNS)
     assert len(rows) == 8
     assert all(1 <= int(r["response_tokens"]) <= 12 for r in rows)
     assert {r["finish_reason"] for r in rows} <= {"stop", "length"}
@@ -301,10 +328,10 @@ def test_lm_eval_runs_tiny_arith_on_a_model(random_tiny_model, tmp_path):
     assert all(0 <= r["value"] <= 1 and r["stderr"] >= 0 for r in rows)
     # 8 items of 4 choices: accuracy is a multiple of 1/8
     assert (metrics["acc"]["value"] * 8) == pytest.approx(round(metrics["acc"]["value"] * 8))
-    written = ev.read_csv(out, ood.OOD_COLUMNS)
+    written = read_csv(out, ood.OOD_COLUMNS)
     assert [r["task"] for r in written] == ["tiny_arith", "tiny_arith"]
     # one score per item and metric, whose mean is the task's accuracy (the paired OOD claim reads these)
-    per_item = [r for r in ev.read_csv(items, ood.OOD_SAMPLE_COLUMNS) if r["metric"] == "acc"]
+    per_item = [r for r in read_csv(items, ood.OOD_SAMPLE_COLUMNS) if r["metric"] == "acc"]
     assert sorted(int(r["doc_id"]) for r in per_item) == list(range(8))
     assert sum(float(r["value"]) for r in per_item) / 8 == pytest.approx(metrics["acc"]["value"])
     with pytest.raises(DataError, match="needs its data file"):

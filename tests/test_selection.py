@@ -8,7 +8,7 @@ import pytest
 
 from ded import evaluate as ev
 from ded import selection
-from ded.io import DataError
+from ded.io import DataError, read_csv, write_csv
 
 BENCHES = ["aime24", "aime25", "math500"]
 
@@ -19,8 +19,8 @@ def write_summary(folder, model, bench, pass1, extra_subsets=()):
             for s, p in [("all", pass1), *extra_subsets]]
     path = folder / model / "summary.csv"
     if path.exists():  # one file per model, rows of each benchmark appended
-        rows = ev.read_csv(path, ev.SUMMARY_COLUMNS) + rows
-    ev.write_csv(path, rows, ev.SUMMARY_COLUMNS)
+        rows = read_csv(path, ev.SUMMARY_COLUMNS) + rows
+    write_csv(path, rows, ev.SUMMARY_COLUMNS)
     return path
 
 
@@ -38,7 +38,7 @@ def test_ranking_and_chosen(tmp_path):
     # concise mean 0.5, third mean 0.5 (tie: concise is listed first), verbose 1/3
     assert chosen["teacher"] == "concise" and chosen["tied_with"] == ["third"]
     assert json.loads((tmp_path / "chosen.json").read_text())["teacher"] == "concise"
-    ranking = ev.read_csv(tmp_path / "ranking.csv", ["teacher", "model", "pass1_aime24", "mean_pass1", "rank"])
+    ranking = read_csv(tmp_path / "ranking.csv", ["teacher", "model", "pass1_aime24", "mean_pass1", "rank"])
     assert [(r["teacher"], r["rank"]) for r in ranking] == [("concise", "1"), ("third", "2"), ("verbose", "3")]
     assert ranking[0]["model"] == "select_concise"
     assert float(ranking[2]["mean_pass1"]) == pytest.approx(1 / 3)
@@ -95,7 +95,7 @@ def test_replicates_rank_by_their_mean_and_each_pick_is_recorded(tmp_path):
                                       ranking_csv=tmp_path / "ranking.csv", chosen_json=tmp_path / "chosen.json")
     assert chosen["teacher"] == "concise" and chosen["mean_pass1"] == pytest.approx(0.44)
     assert chosen["replicate_choices"] == ["concise", "concise", "verbose"] and chosen["replicates_agreeing"] == 2
-    ranking = ev.read_csv(tmp_path / "ranking.csv", ["teacher", "replicate_wins"])
+    ranking = read_csv(tmp_path / "ranking.csv", ["teacher", "replicate_wins"])
     assert [(r["teacher"], r["replicate_wins"]) for r in ranking] == [("concise", "2"), ("verbose", "1")]
     assert selection.read_chosen(tmp_path / "chosen.json") == "concise"
     # a missing replicate of one teacher is an error, not a silent mean over fewer runs

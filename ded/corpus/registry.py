@@ -26,7 +26,6 @@ from typing import Callable
 from ded.corpus import diversity
 from ded.io import DataError
 
-
 # (samples, settings, *, encode, workers) -> the chosen samples, in sample order. A checked variant's selector gets
 # the passing responses of a question (sorted by sample index, at least one), an unchecked one all its responses;
 # settings is the variant's config section after its check, encode the token encoder when it needs one, workers the

@@ -8,6 +8,7 @@ import math
 import statistics
 from pathlib import Path
 
+from ded import evaluate as dedeval
 from ded.io import DataError
 from ded.reporting.layout import OOD_COLUMNS
 
@@ -34,15 +35,10 @@ def _number(text: str, where: str) -> float:
 
 
 def read_summary(path: str, benchmark: str) -> dict[str, dict[str, float]]:
-    """subset -> {pass1 (fraction), mean_tokens} of one benchmark in a model's evaluation summary."""
-    frame = _frame(path, {"benchmark", "subset", "pass1", "mean_tokens"}, "evaluation summary")
-    out = {}
-    for i, rec in enumerate(frame.to_dict("records"), start=2):
-        if rec["benchmark"] == benchmark:
-            pass1 = _number(rec["pass1"], f"{path}:{i}: pass1")
-            if not math.isnan(pass1) and not 0.0 <= pass1 <= 1.0:
-                raise DataError(f"{path}:{i}: pass1 must be a fraction in [0, 1], got {pass1}")
-            out[rec["subset"]] = {"pass1": pass1, "mean_tokens": _number(rec["mean_tokens"], f"{path}:{i}")}
+    """subset -> {pass1 (fraction), mean_tokens} of one benchmark in a model's evaluation summary: a view of the rows
+    ded.evaluate.read_summary parses (and checks)."""
+    out = {row["subset"]: {"pass1": row["pass1"], "mean_tokens": row["mean_tokens"]}
+           for row in dedeval.read_summary(path) if row["benchmark"] == benchmark}
     if not out:
         raise DataError(f"{path}: no rows for benchmark {benchmark!r} (was the model evaluated on it?)")
     return out
