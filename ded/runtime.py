@@ -19,6 +19,8 @@ import sys
 import time
 from typing import Iterator
 
+from ded import provenance
+
 
 def get_logger(name: str = "ded") -> logging.Logger:
     return logging.getLogger(name)
@@ -54,8 +56,4 @@ def snakemake_job(smk) -> Iterator[logging.Logger]:
         raise
     ended = time.time()
     logger.info("rule %s done in %.1f s", smk.rule, ended - started)
-    try:
-        from ded import provenance
-    except ImportError:  # provenance is optional until its module lands
-        return
     provenance.record_job(smk, started=started, ended=ended)

@@ -189,7 +189,8 @@ def is_correct_many(items: Sequence[tuple[dict, str]], *, filtering: dict, worke
 
 def verify_response(task: dict, response: str, *, tokenizer, filtering: dict, finish_reason: str | None = None,
                     judge=None) -> dict:
-    """{length, format, correct}: every verdict of one response (in this process; see verify_file for many)."""
+    """{length, format, correct}: every verdict of one response (in this process; ded.verify.stage.verify_file
+    verifies a file of them)."""
     cfg = filtering_settings(filtering)
     return {
         "length": check_length(response, tokenizer=tokenizer, limit=int(cfg["max_tokens"]),
@@ -199,15 +200,8 @@ def verify_response(task: dict, response: str, *, tokenizer, filtering: dict, fi
     }
 
 
-def verify_file(*args, **kwargs):
-    from ded.verify.stage import verify_file as run
-
-    return run(*args, **kwargs)
-
-
 __all__ = [
     "CHECKS", "FILTERING_DEFAULTS", "answer_region", "check_choice", "check_code", "check_format", "check_length",
     "check_math", "choice_letters", "correct_job", "count_tokens", "extract_choice", "filtering_settings", "is_correct",
-    "is_correct_many", "last_boxed", "last_code_block", "length_verdict", "passed", "verify_file",
-    "verify_response",
+    "is_correct_many", "last_boxed", "last_code_block", "length_verdict", "passed", "verify_response",
 ]
