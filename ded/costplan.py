@@ -25,6 +25,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 SELECTION_CHECKPOINT = "select_teacher"
+# The DAG is built through Snakemake's private API (the public one runs or prints a DAG but does not return its
+# jobs); what it calls was read in this release, the one requirements.txt pins.
+SNAKEMAKE_CHECKED = "9.27.1"
+PRIVATE_WORKFLOW_METHODS = {"_prepare_dag": ("forceall", "ignore_incomplete", "lock_warn_only", "nolock"),
+                            "_build_dag": ()}
+PRIVATE_WORKFLOW_ATTRIBUTES = ("_localrules",)
+PRIVATE_DAG_METHODS = ("needrun_jobs",)
+
+
+class SnakemakeAPIError(RuntimeError):
+    """The installed Snakemake lacks a private API the cost plan uses; the message names it and the release that
+    has it."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,44 @@ def job_gpus(resources: dict[str, Any], rule: str) -> tuple[int, str | None, int
 # ---------------------------------------------------------------------------------------------------------------
 # The DAG through Snakemake's API, with the profile applied by Snakemake's own argument parser
 # ---------------------------------------------------------------------------------------------------------------
+def _api_error(missing: list[str]) -> SnakemakeAPIError:
+    import snakemake
+
+    return SnakemakeAPIError(
+        f"ded cost-plan builds the DAG through Snakemake's private API, written against snakemake "
+        f"{SNAKEMAKE_CHECKED}; the installed snakemake {snakemake.__version__} has no {', '.join(missing)} "
+        f"(install snakemake=={SNAKEMAKE_CHECKED} as requirements.txt pins it, or update ded/costplan.py)")
+
+
+def private_workflow(dag_api) -> Any:
+    """The Workflow object behind a DAGApi, checked for the private methods and attributes the plan uses."""
+    import inspect
+
+    workflow = getattr(getattr(dag_api, "workflow_api", None), "_workflow", None)
+    if workflow is None:
+        raise _api_error(["DAGApi.workflow_api._workflow"])
+    missing = [f"Workflow.{name}" for name in PRIVATE_WORKFLOW_ATTRIBUTES if not hasattr(workflow, name)]
+    for name, arguments in PRIVATE_WORKFLOW_METHODS.items():
+        method = getattr(workflow, name, None)
+        if not callable(method):
+            missing.append(f"Workflow.{name}()")
+            continue
+        accepted = inspect.signature(method).parameters
+        missing += [f"Workflow.{name}({arg}=...)" for arg in arguments if arg not in accepted]
+    if missing:
+        raise _api_error(missing)
+    return workflow
+
+
+def checked_dag(workflow) -> Any:
+    """The DAG the workflow built, checked for the private methods the plan calls on it."""
+    dag = getattr(workflow, "dag", None)
+    missing = [f"DAG.{name}()" for name in PRIVATE_DAG_METHODS if not callable(getattr(dag, name, None))]
+    if dag is None or missing:
+        raise _api_error(missing or ["Workflow.dag"])
+    return dag
+
+
 def snakemake_args(configfile: str | None, profile: str, snakefile: str, config: list[str] | None) -> list[str]:
     argv = ["--snakefile", snakefile, "--profile", profile, "--dry-run"]
     if configfile:
@@ -165,10 +215,10 @@ def dag_jobs(argv: list[str], *, remaining: bool = False) -> tuple[list[JobCost]
             snakefile=args.snakefile,
         )
         dag_api = workflow_api.dag(DAGSettings(forceall=not remaining))
-        workflow = dag_api.workflow_api._workflow
+        workflow = private_workflow(dag_api)
         workflow._prepare_dag(forceall=not remaining, ignore_incomplete=True, lock_warn_only=True, nolock=True)
         workflow._build_dag()
-        dag = workflow.dag
+        dag = checked_dag(workflow)
         jobs = dag.needrun_jobs() if remaining else dag.jobs
         out = []
         for job in jobs:

@@ -168,6 +168,49 @@ def test_cli_prints_a_table_and_json(mini_workflow, capsys):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The private Snakemake API the plan builds its DAG with: a release without it fails with the one that has it
+# ---------------------------------------------------------------------------------------------------------------
+def test_a_snakemake_without_the_private_api_fails_naming_the_checked_release(mini_workflow, monkeypatch, capsys):
+    from snakemake.workflow import Workflow
+
+    monkeypatch.delattr(Workflow, "_build_dag")
+    with pytest.raises(costplan.SnakemakeAPIError,
+                       match=r"written against snakemake 9\.27\.1; the installed snakemake \S+ has no "
+                             r"Workflow\._build_dag\(\)"):
+        costplan.plan(None, str(PROFILE_DIR))
+    assert costplan.main(["--profile", str(PROFILE_DIR)]) == 1
+    assert "SnakemakeAPIError" in capsys.readouterr().err
+
+
+def test_private_api_check_names_a_changed_signature_and_a_missing_dag_method():
+    from types import SimpleNamespace
+
+    class Renamed:
+        _localrules: set = set()
+
+        def _prepare_dag(self, forceall, ignore_incomplete, lock_warn_only, no_lock=False):
+            pass
+
+        def _build_dag(self):
+            pass
+
+    api = SimpleNamespace(workflow_api=SimpleNamespace(_workflow=Renamed()))
+    with pytest.raises(costplan.SnakemakeAPIError, match=r"has no Workflow\._prepare_dag\(nolock=\.\.\.\)"):
+        costplan.private_workflow(api)
+    with pytest.raises(costplan.SnakemakeAPIError, match=r"has no DAGApi\.workflow_api\._workflow"):
+        costplan.private_workflow(SimpleNamespace())
+    with pytest.raises(costplan.SnakemakeAPIError, match=r"has no DAG\.needrun_jobs\(\)"):
+        costplan.checked_dag(SimpleNamespace(dag=object()))
+
+
+def test_the_checked_snakemake_is_the_pinned_one():
+    """Bumping the pin means reading the private API again (and then this constant)."""
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    pins = dict(line.split("==", 1) for line in lines if "==" in line)
+    assert pins["snakemake"] == costplan.SNAKEMAKE_CHECKED
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The paper's grid (config/paper.yaml) on the profile: every GPU rule asks for H800s, as many as the config says
 # ---------------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
@@ -186,7 +229,10 @@ def test_paper_plan_requests_h800s_for_every_gpu_rule(paper_plan):
     expected = {
         # each vLLM model's own tensor parallelism (replicas as separate jobs); HTTP teachers' shards are CPU jobs
         "sample_shard": {m["tensor_parallel_size"] for m in vllm_sampled},
-        "evaluate": {paper["evaluation"]["tensor_parallel_size"]},
+        # trained and base models at evaluation.tensor_parallel_size; each vLLM teacher evaluated as itself
+        # (teacher_<name>) at its own; an HTTP teacher's evaluation is a CPU job
+        "evaluate": {paper["evaluation"]["tensor_parallel_size"]}
+        | {m["tensor_parallel_size"] for m in paper["teachers"].values() if m["backend"] == "vllm"},
         "ood_eval": {paper["ood"]["tensor_parallel_size"]},
         "train": {training["nodes"] * training["gpus_per_node"]},
         "verify": {paper["filtering"]["judge"]["tensor_parallel_size"]},  # math only: code never calls the judge
