@@ -405,17 +405,22 @@ class Preflight:
         models = [dedcfg.base_model_name(s) for s in used] + list(cfg.get("experiments", {}))
         for model in models:
             spec = eval_model_spec(cfg, model, self.results_dir)
-            student = model[len("base_"):] if model.startswith("base_") else cfg["experiments"][model]["student"]
+            student = dedcfg.model_student(cfg, model)
             base = cfg["students"][student]
             params = dedcfg.sampling_params(cfg, cfg.get("evaluation", {}).get("params"), spec)
             jobs.append(dict(what=f"evaluation of {model}", key=f"students.{student}", spec=spec, base=base,
                              max_new=params["max_new_tokens"], new_key="evaluation.params.max_new_tokens"))
+        for name, spec in cfg.get("teachers", {}).items():   # each teacher's own score (teacher_<name>)
+            params = dedcfg.sampling_params(cfg, cfg.get("evaluation", {}).get("params"), spec)
+            jobs.append(dict(what=f"evaluation of {dedcfg.teacher_model_name(name)}", key=_model_key(cfg, name),
+                             spec=spec, base=spec, max_new=params["max_new_tokens"],
+                             new_key="evaluation.params.max_new_tokens"))
         ood = cfg.get("ood", {})
         if ood.get("backend") == "vllm":
             table6 = [e for e, x in cfg.get("experiments", {}).items() if "table6" in (x.get("feeds") or [])]
             bases = [dedcfg.base_model_name(cfg["experiments"][e]["student"]) for e in table6]
             for model in dict.fromkeys(bases + table6):
-                student = model[len("base_"):] if model.startswith("base_") else cfg["experiments"][model]["student"]
+                student = dedcfg.model_student(cfg, model)
                 base = cfg["students"][student]
                 spec = {**base, "backend": "vllm"}
                 jobs.append(dict(what=f"OOD suite of {model}", key=f"students.{student}", spec=spec, base=base,

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from ded import config as dedcfg
+from ded.selection import read_chosen
 
 # ---------------------------------------------------------------------------------------------------------------
 # Config checks the JSON schema cannot express (cross references), reported with the key's path.
@@ -85,8 +86,7 @@ def preflight_input():
 def selected_teacher():
     if SELECTION.get("teacher"):
         return SELECTION["teacher"]
-    chosen = checkpoints.select_teacher.get().output.chosen
-    return json.loads(Path(chosen).read_text())["teacher"]
+    return read_chosen(checkpoints.select_teacher.get().output.chosen)
 
 
 def experiment_teacher(name):
