@@ -319,7 +319,7 @@ def test_every_rule_family_has_a_pinned_environment_that_installs_ded():
         unpinned = [p for p in pip if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.+]*", p)]
         assert not unpinned, f"{family}: {unpinned}"
         post = (ROOT / "envs" / f"{family}.post-deploy.sh").read_text()
-        assert "pip install --no-deps --no-build-isolation -e" in post, family
+        assert re.search(r"^exec bash envs/install-ded\.sh\b", post, flags=re.M), family  # the one installer
         assert any(p.startswith("setuptools==") for p in pip), family  # the editable install builds without isolation
     sampling = yaml.safe_load((ROOT / "envs" / "sampling.yaml").read_text())["dependencies"][-1]["pip"]
     training = yaml.safe_load((ROOT / "envs" / "training.yaml").read_text())["dependencies"][-1]["pip"]
@@ -328,3 +328,40 @@ def test_every_rule_family_has_a_pinned_environment_that_installs_ded():
     assert "llamafactory==0.9.5" in training and any(p.startswith("deepspeed==") for p in training)
     assert not any(p.startswith("vllm") for p in training)
     assert "flash-attn==" in (ROOT / "envs" / "training.post-deploy.sh").read_text()
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+echo "MAX_JOBS=${MAX_JOBS:-} $*" >> "$RECORD"
+"""
+
+
+def test_post_deploy_scripts_install_ded_through_the_shared_installer(tmp_path):
+    """What each env's post-deploy script runs, with a python on PATH that records its arguments, from a checkout's
+    root (Snakemake runs the script from the workflow's directory) and from elsewhere."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "envs", checkout / "envs")
+    shutil.copy(ROOT / "pyproject.toml", checkout / "pyproject.toml")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python").write_text(FAKE_PYTHON)
+    (fake / "python").chmod(0o755)
+    env = {"PATH": f"{fake}:{os.environ['PATH']}", "RECORD": str(tmp_path / "record.txt")}
+
+    def run(family, cwd):
+        (tmp_path / "record.txt").unlink(missing_ok=True)
+        proc = subprocess.run(["bash", str(checkout / "envs" / f"{family}.post-deploy.sh")], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=60)
+        calls = (tmp_path / "record.txt").read_text().splitlines() if (tmp_path / "record.txt").exists() else []
+        return proc, calls
+
+    ded = f"-m pip install --no-deps --no-build-isolation -e {checkout}"
+    for family in sorted(FAMILIES - {"training"}):
+        proc, calls = run(family, checkout)
+        assert proc.returncode == 0, proc.stderr
+        assert calls == [f"MAX_JOBS= {ded}"], family
+    proc, calls = run("training", checkout)
+    assert proc.returncode == 0, proc.stderr
+    assert calls == ["MAX_JOBS=8 -m pip install --no-build-isolation flash-attn==2.8.3.post2", f"MAX_JOBS=8 {ded}"]
+    proc, calls = run("data", tmp_path)
+    assert proc.returncode == 1 and calls == []
+    assert "run snakemake from the repository root" in proc.stderr
