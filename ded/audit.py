@@ -62,20 +62,25 @@ def load_record(path: str, results_dir: str) -> tuple[dict | None, Finding | Non
     try:
         record = json.loads(rec_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return None, Finding("error", path, f"provenance record {rec_path} is unreadable, truncated or not JSON ({exc})"), rec_path
+        problem = f"provenance record {rec_path} is unreadable, truncated or not JSON ({exc})"
+        return None, Finding("error", path, problem), rec_path
     if not isinstance(record, dict):
         return None, Finding("error", path, f"provenance record {rec_path} is not a JSON object"), rec_path
     missing = [k for k in REQUIRED_KEYS if k not in record]
     if missing:
-        return None, Finding("error", path, f"provenance record {rec_path} lacks {', '.join(missing)} (truncated or hand-edited)"), rec_path
+        problem = f"provenance record {rec_path} lacks {', '.join(missing)} (truncated or hand-edited)"
+        return None, Finding("error", path, problem), rec_path
     if record["schema"] != SCHEMA:
-        return None, Finding("error", path, f"provenance record {rec_path} has schema {record['schema']!r}, expected {SCHEMA!r}"), rec_path
+        problem = f"provenance record {rec_path} has schema {record['schema']!r}, expected {SCHEMA!r}"
+        return None, Finding("error", path, problem), rec_path
     if not is_sealed(record):
-        return None, Finding("error", path, f"provenance record {rec_path} was edited after it was written (its record_sha256 does not match)"), rec_path
+        problem = f"provenance record {rec_path} was edited after it was written (its record_sha256 does not match)"
+        return None, Finding("error", path, problem), rec_path
     return record, None, rec_path
 
 
-def audit(paths: list[str], results_dir: str = "results", strict: bool = False) -> tuple[dict[str, Node], list[Finding]]:
+def audit(paths: list[str], results_dir: str = "results",
+          strict: bool = False) -> tuple[dict[str, Node], list[Finding]]:
     nodes: dict[str, Node] = {}
     findings: list[Finding] = []
     head = git_state().get("commit")
@@ -111,7 +116,7 @@ def audit(paths: list[str], results_dir: str = "results", strict: bool = False) 
                 findings.append(Finding("error", path, "deleted after it was recorded"))
             elif now["sha256"] != out["sha256"]:
                 findings.append(Finding("error", path, f"changed after it was recorded by rule {record['rule']} "
-                                                       f"(sha256 {now['sha256'][:12]} on disk, {out['sha256'][:12]} recorded)"))
+                                        f"(sha256 {now['sha256'][:12]} on disk, {out['sha256'][:12]} recorded)"))
         for inp in record["inputs"]:
             ipath = _norm(inp["path"])
             node.inputs.append(ipath)
@@ -204,8 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         for root in args.paths:
             print("\n".join(lineage_lines(_norm(root), nodes)))
         info = summary(nodes)
-        print(f"\nmodels: {', '.join(m['model'] + ('@' + m['revision'] if m.get('revision') else '') for m in info['models']) or '-'}")
-        print(f"datasets: {', '.join(d['dataset'] + ('@' + d['revision'] if d.get('revision') else '') for d in info['datasets']) or '-'}")
+        def pinned(name, rev):
+            return name + ("@" + rev if rev else "")
+
+        print(f"\nmodels: {', '.join(pinned(m['model'], m.get('revision')) for m in info['models']) or '-'}")
+        print(f"datasets: {', '.join(pinned(d['dataset'], d.get('revision')) for d in info['datasets']) or '-'}")
         print(f"seed files: {', '.join(info['seed_files']) or '-'}")
         print(f"commits: {', '.join(c[:12] for c in info['commits']) or '-'}")
         for f in findings:

@@ -2,7 +2,8 @@
 
     ded audit PATH [--json]        trace an output back to its data, models and code (ded.audit)
     ded cost-plan [--configfile]   GPU-hours per rule of a config under the Slurm profile (ded.costplan)
-    ded preflight [--configfile]   context, memory, revisions, endpoint and OOD checks before any GPU job (ded.preflight)
+    ded preflight [--configfile]   context, memory, revisions, endpoint and OOD checks before any GPU job
+                                   (ded.preflight)
 """
 
 from __future__ import annotations

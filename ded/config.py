@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
 
 from ded.corpus.registry import VARIANTS as _CORPUS_VARIANT_REGISTRY
 
@@ -62,7 +61,8 @@ def experiment(config: dict, name: str) -> dict:
     try:
         return config["experiments"][name]
     except KeyError:
-        raise ConfigError(f"experiments.{name}: no such experiment (have: {', '.join(sorted(config['experiments']))})")
+        have = ", ".join(sorted(config["experiments"]))
+        raise ConfigError(f"experiments.{name}: no such experiment (have: {have})") from None
 
 
 def experiment_benchmarks(config: dict, name: str) -> list[str]:

@@ -21,8 +21,9 @@ import io
 import json
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 SELECTION_CHECKPOINT = "select_teacher"
 # The DAG is built through Snakemake's private API (the public one runs or prints a DAG but does not return its

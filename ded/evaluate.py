@@ -21,8 +21,8 @@ import math
 import os
 import shutil
 import zlib
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from ded.io import DataError, read_csv, write_csv, write_json
 

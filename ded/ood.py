@@ -5,8 +5,9 @@ the vllm model type, set up for reasoning models (checked against lm-eval 0.4.13
 and evaluator.simple_evaluate): the chat template (apply_chat_template, system_instruction), a long generation budget
 (the model argument max_gen_toks, whose default is 256, and gen_kwargs for generative tasks), and think_end_token,
 with which the harness keeps only the text after the chain of thought before it applies stop sequences and scores
-(lm_eval.models.utils.postprocess_generated_text). The tiny world runs `tiny_arith`, a task defined in ded/ood_tasks/tiny_arith.yaml over a JSONL
-that rule ood_task_data generates (ded.tinyworld.tasks.ood_arith_items); nothing is downloaded.
+(lm_eval.models.utils.postprocess_generated_text). The tiny world runs `tiny_arith`, a task defined in
+ded/ood_tasks/tiny_arith.yaml over a JSONL that rule ood_task_data generates (ded.tinyworld.tasks.ood_arith_items);
+nothing is downloaded.
 
 Output: R/eval/{model}/ood.csv with columns task, metric, value, stderr; `metric` is the harness's metric key with
 its filter (`acc`, `acc_norm`, `exact_match,strict-match`; the filter `none` is dropped); values are fractions.
@@ -20,8 +21,9 @@ import logging
 import math
 import os
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
@@ -67,7 +69,7 @@ def _distractors(answer: str, rng: random.Random, k: int) -> list[str]:
     try:
         value = int(float(answer))
     except ValueError:
-        raise DataError(f"tiny_arith: answer {answer!r} is not a number (cannot build numeric distractors)")
+        raise DataError(f"tiny_arith: answer {answer!r} is not a number (cannot build numeric distractors)") from None
     out: list[str] = []
     for delta in rng.sample([-10, -3, -2, -1, 1, 2, 3, 10, 11, -11], len([-10, -3, -2, -1, 1, 2, 3, 10, 11, -11])):
         cand = str(value + delta)

@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 GiB = 2**30

@@ -21,8 +21,9 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 SCHEMA = "ded.provenance/1"
 PACKAGES = ("torch", "transformers", "vllm", "llamafactory", "math-verify", "rapidfuzz", "snakemake",
@@ -164,7 +165,8 @@ def models_and_datasets(params: Any, config: dict, wildcards: dict) -> tuple[lis
             spec = config.get(section, {}).get(value)
             if spec:
                 models[spec["model"]] = {"model": spec["model"], "revision": spec.get("revision")}
-    return sorted(models.values(), key=lambda m: m["model"]), sorted(datasets.values(), key=lambda d: d["dataset"]), seeds
+    return (sorted(models.values(), key=lambda m: m["model"]), sorted(datasets.values(), key=lambda d: d["dataset"]),
+            seeds)
 
 
 def _jsonable(obj: Any) -> Any:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from ded import provenance
 

@@ -15,7 +15,7 @@ user's stated preference, and it does not depend on file order or floating-point
 from __future__ import annotations
 
 import os
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ded.evaluate import read_summary
 from ded.io import DataError, write_csv, write_json

@@ -14,8 +14,8 @@ With one replicate per arm it is the paired bootstrap over problems.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

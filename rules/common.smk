@@ -1,11 +1,18 @@
 # Shared constants and input functions. Every rule file is included after this one.
 # Sections below are owned by the stage named in their header; keep stage-specific get_* functions in their section.
 
-import json
 import math
-from pathlib import Path
+import os
+import re
 
 from ded import config as dedcfg
+from ded import evaluate as dedeval
+from ded import ood as dedood
+from ded import sampling as ded_sampling
+from ded.reporting import claims as dedclaims
+from ded.reporting import layout as dedlayout
+from ded.reporting import plan as dedplan
+from ded.seeds import source_params
 from ded.selection import read_chosen
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -42,7 +49,7 @@ def envfile(family):
 # ---------------------------------------------------------------------------------------------------------------
 def local_model_input(path):
     """[path] when the model is a folder this workflow builds, else [] (a hub id or an external folder)."""
-    return [path] if str(path).startswith(R + "/") else []
+    return [path] if str(path).startswith(f"{R}/") else []
 
 
 def model_key_input(key):
@@ -68,7 +75,7 @@ def get_eval_model_input(wildcards):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Preflight (rule preflight in rules/sample.smk): in paper mode every GPU rule that starts the DAG takes its report as
+# Preflight (the preflight job of rules/sample.smk): in paper mode every GPU rule that starts the DAG takes its report as
 # input, so no GPU job is submitted before the config passed ded.preflight. The tiny world has no such job.
 # ---------------------------------------------------------------------------------------------------------------
 PREFLIGHT_REPORT = f"{R}/preflight/report.json"
@@ -108,8 +115,11 @@ def selection_path_priority(wildcards):
     if run in SELECTION_RUNS.values() or wildcards.get("student") == SELECTION["student"]:
         return SELECTION_PATH_PRIORITY
     teacher = wildcards.get("teacher") or wildcards.get("model")
-    on_path = (teacher in config["teachers"] and wildcards.get("domain") == SELECTION["domain"]
-               and wildcards.get("variant", "first") == "first")
+    on_path = (
+        teacher in config["teachers"]
+        and wildcards.get("domain") == SELECTION["domain"]
+        and wildcards.get("variant", "first") == "first"
+    )
     return SELECTION_PATH_PRIORITY if on_path else 0
 
 
@@ -291,8 +301,12 @@ TABLES = [f"table{i}" for i in range(1, 8)]
 def compression_outputs():
     """The student's pass rates of each domain that a hard corpus variant uses. They depend on no teacher, so as
     targets of their own they are computed while teacher selection runs, not after it."""
-    domains = {piece["domain"] for exp in config["experiments"].values() for piece in exp["data"]
-               if get_corpus_variant(piece["variant"]).needs_pass_rates}
+    domains = {
+        piece["domain"]
+        for exp in config["experiments"].values()
+        for piece in exp["data"]
+        if get_corpus_variant(piece["variant"]).needs_pass_rates
+    }
     return [f"{R}/passrate/{config['compression']['student']}/{d}.jsonl" for d in DOMAINS if d in domains]
 
 
@@ -314,3 +328,198 @@ def provenance_target_path(target):
     if target in TABLES or target == "claims":
         return f"{R}/tables/{target}.tex"
     raise ValueError(f"provenance summary: unknown target {target!r} (figures: {FIGURES}; tables: {TABLES})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Seeds and benchmarks (rules/seeds.smk)
+# ---------------------------------------------------------------------------------------------------------------
+def seed_source_params(section, name):
+    return source_params(dict(config[section][name]))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sampling (rules/sample.smk)
+# ---------------------------------------------------------------------------------------------------------------
+def is_teacher(model):
+    return model in config["teachers"]
+
+
+def samples_per_question(model):
+    return config["sampling"]["trajectories"] if is_teacher(model) else config["compression"]["k"]
+
+
+def sample_params(model):
+    stage = config["sampling"]["params"] if is_teacher(model) else config["compression"]["params"]
+    return dedcfg.sampling_params(config, stage, dedcfg.model_spec(config, model))
+
+
+def sample_gpus(model):
+    return dedcfg.model_gpus(dedcfg.model_spec(config, model))
+
+
+def sample_threads(model):
+    """vLLM runs a worker process per GPU plus tokenisation; transformers on CPU and HTTP clients need one core."""
+    return 4 * sample_gpus(model) if sample_gpus(model) else 1
+
+
+# Slurm allocation of a shard: 12 cores and 64 GB of host memory per GPU (an 8xH800 node's share), and a small CPU
+# job for a teacher served over HTTP (its client is threads waiting on the network).
+def sample_cpus(model):
+    return 12 * sample_gpus(model) if sample_gpus(model) else 2
+
+
+def sample_mem_mb(model):
+    return 64000 * sample_gpus(model) if sample_gpus(model) else 8000
+
+
+SAMPLED_MODELS = TEACHERS + [s for s in STUDENTS if s not in TEACHERS]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Evaluation (rules/evaluate.smk)
+# ---------------------------------------------------------------------------------------------------------------
+EVAL_MODELS = (
+    TRAINED_MODELS + [m for s in STUDENTS for m in replicates_of(dedcfg.base_model_name(s))] + teacher_models()
+)
+
+
+def eval_settings(wildcards):
+    """Bootstrap settings and the sampling seed of this model's replicate (replicates sample with their own)."""
+    replicate = dedcfg.parse_model_name(config, wildcards.model).replicate
+    ev = config["evaluation"]
+    return {"bootstrap": ev["bootstrap"], "seed": dedcfg.replicate_seed(ev["seed"], replicate)}
+
+
+OOD_LOCAL_TASKS = [t for t in config["ood"]["tasks"] if t in dedood.local_tasks()]
+
+
+def eval_spec(wildcards):
+    return dedeval.eval_model_spec(config, wildcards.model, R)
+
+
+def ood_data_files(wildcards):
+    return {t: f"{R}/ood/{t}.jsonl" for t in OOD_LOCAL_TASKS}
+
+
+def ood_gpus(wc):
+    ood = config["ood"]
+    if ood["backend"] == "vllm":
+        return int(ood.get("tensor_parallel_size") or 1)
+    return 0 if config["mode"] == "tiny" else 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Analysis (rules/analysis.smk)
+# ---------------------------------------------------------------------------------------------------------------
+REFERENCE = "config/reference"  # the paper's numbers (facts, not results): see config/reference/README.md
+
+
+ANALYSIS = config.get("analysis") or {}
+
+
+ENTROPY = ANALYSIS.get("entropy") or {}
+
+
+PCA = ANALYSIS.get("pca") or {}
+
+
+# a 32B model in bfloat16 with room for 16k-token activations and a logits chunk: two GPUs (none in the tiny world)
+ANALYSIS_GPUS = 0 if config["mode"] == "tiny" else 2
+
+
+def entropy_corpora():
+    domain, variant = ENTROPY.get("domain", "math"), ENTROPY.get("variant", "first")
+    return {t: f"{R}/corpus/{t}/{domain}/{variant}.jsonl" for t in ENTROPY.get("teachers", [])}
+
+
+def analysis_selection_input(experiments):
+    """The selection result, when an analysed experiment's teacher is 'selected' and config names none."""
+    if SELECTION.get("teacher"):
+        return []
+    if any(config["experiments"][e]["teacher"] == dedcfg.SELECTED for e in experiments):
+        return [f"{R}/selection/chosen.json"]
+    return []
+
+
+def pca_models():
+    """Each analysed experiment's base (the untrained student) and fine-tuned model."""
+    out = {}
+    for name in PCA.get("experiments", []):
+        exp = config["experiments"][name]
+        spec = config["students"][exp["student"]]
+        out[name] = {
+            "teacher": exp["teacher"],
+            "student": exp["student"],
+            "base": eval_model_path(dedcfg.base_model_name(exp["student"])),
+            "base_revision": spec.get("revision"),
+            "tokenizer": spec.get("tokenizer"),
+            "tuned": trained_model_dir(name),
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Figures (rules/figures.smk)
+# ---------------------------------------------------------------------------------------------------------------
+def figure1_plan(wildcards):
+    return dedplan.figure1_rows(config, R)
+
+
+def get_figure1_inputs(wildcards):
+    files = dedplan.row_files(figure1_plan(wildcards))
+    return {
+        "summaries": files["summaries"],
+        "stats": files["stats"],
+        "selection": [f"{R}/selection/chosen.json"] if dedplan.needs_selection(config, ["figure1"]) else [],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tables and claims (rules/tables.smk)
+# ---------------------------------------------------------------------------------------------------------------
+def selection_input(tables):
+    """chosen.json when a row of these tables is of the 'selected' teacher (its label names the chosen one)."""
+    return [f"{R}/selection/chosen.json"] if dedplan.needs_selection(config, tables) else []
+
+
+def table_plan(wildcards):
+    return dedplan.table_rows(config, wildcards.table, R)
+
+
+def table_input(wildcards):
+    files = dedplan.row_files(table_plan(wildcards))
+    files["reference"] = [f"{REFERENCE}/{dedlayout.REFERENCE_FILES[wildcards.table]}"]
+    files["selection"] = selection_input([wildcards.table])
+    return files
+
+
+CLAIM_FIRST_RUNS = dedclaims.claim_first_runs(config)
+
+
+CLAIM_FILES = dedclaims.claim_inputs(config, R, CLAIM_FIRST_RUNS)
+
+
+def claims_input(wildcards):
+    files = {
+        "samples": [p for paths in CLAIM_FILES["samples"].values() for p in paths],
+        "ood": [p for paths in CLAIM_FILES["ood"].values() for p in paths],
+        "stats": list(CLAIM_FILES["stats"].values()),
+        "teacher_summaries": list(CLAIM_FILES["teacher_summaries"].values()),
+        "entropy": [CLAIM_FILES["entropy"]] if CLAIM_FILES["entropy"] else [],
+        "selection": [CLAIM_FILES["chosen"]] if CLAIM_FILES["chosen"] else [],
+        "reference": [f"{REFERENCE}/{f}" for f in dedclaims.reference_files(config)],
+    }
+    return files
+
+
+def reference_dir(wildcards, input):
+    """The folder of the paper's reference CSVs, from the job's own inputs."""
+    return os.path.dirname(input.reference[0]) if input.reference else REFERENCE
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Provenance summaries (rules/provenance.smk)
+# ---------------------------------------------------------------------------------------------------------------
+def provenance_results_dir(wildcards, output):
+    """R, from the summary's own path (R/provenance/summaries/<target>.txt)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(output[0])))

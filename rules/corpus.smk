@@ -14,11 +14,11 @@ rule decontaminate:
         f"{R}/logs/decontaminate/{{domain}}.log",
     benchmark:
         f"{R}/runtime/decontaminate/{{domain}}.tsv"
+    conda:
+        envfile("data")
     params:
         decontamination=config["decontamination"],
         benchmarks=BENCHMARKS,
-    conda:
-        envfile("data")
     script:
         "../scripts/decontaminate.py"
 
@@ -34,18 +34,18 @@ rule passrate:
         f"{R}/verified/{{student}}/{{domain}}.jsonl",
     output:
         f"{R}/passrate/{{student}}/{{domain}}.jsonl",
-    wildcard_constraints:
-        student="|".join(STUDENTS),
     log:
         f"{R}/logs/passrate/{{student}}/{{domain}}.log",
     benchmark:
         f"{R}/runtime/passrate/{{student}}/{{domain}}.tsv"
+    wildcard_constraints:
+        student="|".join(STUDENTS),
+    conda:
+        envfile("data")
     params:
         # the sampling parameters of compression are not passed: a change there already reruns sampling
         threshold=config["compression"]["threshold"],
         k=lambda wc: config["compression"]["k"] if wc.student == config["compression"]["student"] else None,
-    conda:
-        envfile("data")
     script:
         "../scripts/passrate.py"
 
@@ -56,18 +56,18 @@ rule corpus_variant:
     output:
         corpus=f"{R}/corpus/{{teacher}}/{{domain}}/{{variant}}.jsonl",
         stats=f"{R}/corpus/{{teacher}}/{{domain}}/{{variant}}.stats.json",
-    wildcard_constraints:
-        teacher="|".join(TEACHERS),
     log:
         f"{R}/logs/corpus_variant/{{teacher}}/{{domain}}/{{variant}}.log",
     benchmark:
         f"{R}/runtime/corpus_variant/{{teacher}}/{{domain}}/{{variant}}.tsv"
-    params:
-        settings=get_corpus_variant_params,
-    threads: lambda wc: get_corpus_variant(wc.variant).threads
+    wildcard_constraints:
+        teacher="|".join(TEACHERS),
     priority: selection_path_priority
     conda:
         envfile("data")
+    threads: lambda wc: get_corpus_variant(wc.variant).threads
+    params:
+        settings=get_corpus_variant_params,
     script:
         "../scripts/corpus_variant.py"
 
@@ -78,17 +78,17 @@ rule experiment_corpus:
     output:
         corpus=f"{R}/corpus/experiments/{{experiment}}.jsonl",
         stats=f"{R}/corpus/experiments/{{experiment}}.stats.json",
-    wildcard_constraints:
-        experiment="|".join(EXPERIMENTS),
     log:
         f"{R}/logs/experiment_corpus/{{experiment}}.log",
     benchmark:
         f"{R}/runtime/experiment_corpus/{{experiment}}.tsv"
-    params:
-        data=lambda wc: config["experiments"][wc.experiment]["data"],
-        seed=lambda wc: dedcfg.training_params(config, wc.experiment)["seed"],
+    wildcard_constraints:
+        experiment="|".join(EXPERIMENTS),
     priority: selection_path_priority
     conda:
         envfile("data")
+    params:
+        data=lambda wc: config["experiments"][wc.experiment]["data"],
+        seed=lambda wc: dedcfg.training_params(config, wc.experiment)["seed"],
     script:
         "../scripts/experiment_corpus.py"

@@ -3,38 +3,6 @@
 # teacher_<teacher> (a teacher itself), each replicate r > 0 as <name>.rep<r> (ded.config.parse_model_name).
 # Input functions live in the "Evaluation" section of rules/common.smk.
 
-from ded import evaluate as dedeval
-from ded import ood as dedood
-
-EVAL_MODELS = (
-    TRAINED_MODELS
-    + [m for s in STUDENTS for m in replicates_of(dedcfg.base_model_name(s))]
-    + teacher_models()
-)
-
-
-def eval_settings(wildcards):
-    """Bootstrap settings and the sampling seed of this model's replicate (replicates sample with their own)."""
-    replicate = dedcfg.parse_model_name(config, wildcards.model).replicate
-    ev = config["evaluation"]
-    return {"bootstrap": ev["bootstrap"], "seed": dedcfg.replicate_seed(ev["seed"], replicate)}
-OOD_LOCAL_TASKS = [t for t in config["ood"]["tasks"] if t in dedood.local_tasks()]
-
-
-def eval_spec(wildcards):
-    return dedeval.eval_model_spec(config, wildcards.model, R)
-
-
-def ood_data_files(wildcards):
-    return {t: f"{R}/ood/{t}.jsonl" for t in OOD_LOCAL_TASKS}
-
-
-def ood_gpus(wc):
-    ood = config["ood"]
-    if ood["backend"] == "vllm":
-        return int(ood.get("tensor_parallel_size") or 1)
-    return 0 if config["mode"] == "tiny" else 1
-
 
 rule evaluate:
     input:
@@ -44,12 +12,18 @@ rule evaluate:
     output:
         samples=f"{R}/eval/{{model}}/samples.csv",
         summary=f"{R}/eval/{{model}}/summary.csv",
-    wildcard_constraints:
-        model="|".join(EVAL_MODELS),
     log:
         f"{R}/logs/evaluate/{{model}}.log",
     benchmark:
         f"{R}/runtime/evaluate/{{model}}.tsv"
+    wildcard_constraints:
+        model="|".join(EVAL_MODELS),
+    priority: selection_path_priority
+    conda:
+        envfile("sampling")
+    threads: 1 if config["mode"] == "tiny" else 16
+    resources:
+        gpu=lambda wc: dedcfg.model_gpus(eval_spec(wc)),
     params:
         spec=eval_spec,
         # benchmark -> samples per problem, in the order of input.benchmarks
@@ -57,12 +31,6 @@ rule evaluate:
         decoding=lambda wc: dedcfg.sampling_params(config, config["evaluation"]["params"], eval_spec(wc)),
         evaluation=eval_settings,
         filtering=config["filtering"],
-    threads: 1 if config["mode"] == "tiny" else 16
-    resources:
-        gpu=lambda wc: dedcfg.model_gpus(eval_spec(wc)),
-    priority: selection_path_priority
-    conda:
-        envfile("sampling")
     script:
         "../scripts/evaluate.py"
 
@@ -75,17 +43,17 @@ localrules:
 rule ood_task_data:
     output:
         f"{R}/ood/{{task}}.jsonl",
-    wildcard_constraints:
-        task="|".join(dedood.local_tasks()),
     log:
         f"{R}/logs/ood_task_data/{{task}}.log",
     benchmark:
         f"{R}/runtime/ood_task_data/{{task}}.tsv"
+    wildcard_constraints:
+        task="|".join(dedood.local_tasks()),
+    conda:
+        envfile("data")
     params:
         n=config["ood"]["data_n"],
         seed=config["ood"]["seed"],
-    conda:
-        envfile("data")
     script:
         "../scripts/ood_task_data.py"
 
@@ -98,21 +66,21 @@ rule ood_eval:
     output:
         results=f"{R}/eval/{{model}}/ood.csv",
         samples=f"{R}/eval/{{model}}/ood_samples.csv",
-    wildcard_constraints:
-        model="|".join(EVAL_MODELS),
     log:
         f"{R}/logs/ood_eval/{{model}}.log",
     benchmark:
         f"{R}/runtime/ood_eval/{{model}}.tsv"
+    wildcard_constraints:
+        model="|".join(EVAL_MODELS),
+    conda:
+        envfile("sampling")
+    threads: 1 if config["mode"] == "tiny" else 16
+    resources:
+        gpu=ood_gpus,
     params:
         spec=eval_spec,
         ood=config["ood"],
         data_files=ood_data_files,
-    threads: 1 if config["mode"] == "tiny" else 16
-    resources:
-        gpu=ood_gpus,
-    conda:
-        envfile("sampling")
     script:
         "../scripts/ood_eval.py"
 

@@ -10,15 +10,15 @@ TINY_MODELS = list((config.get("tinyworld") or {}).get("models", {}))
 rule tiny_tokenizer:
     output:
         directory(f"{R}/tinyworld/tokenizer"),
-    params:
-        tokenizer=lambda wc: config["tinyworld"]["tokenizer"],
-        seed=lambda wc: config["tinyworld"]["seed"],
     log:
         f"{R}/logs/tiny_tokenizer/tokenizer.log",
     benchmark:
         f"{R}/runtime/tiny_tokenizer/tokenizer.tsv"
     conda:
         envfile("analysis")
+    params:
+        tokenizer=lambda wc: config["tinyworld"]["tokenizer"],
+        seed=lambda wc: config["tinyworld"]["seed"],
     script:
         "../scripts/tiny_tokenizer.py"
 
@@ -28,22 +28,22 @@ rule tiny_model:
         tokenizer=f"{R}/tinyworld/tokenizer",
     output:
         directory(f"{R}/tinyworld/models/{{name}}"),
+    log:
+        f"{R}/logs/tiny_model/{{name}}.log",
+    benchmark:
+        f"{R}/runtime/tiny_model/{{name}}.tsv"
     wildcard_constraints:
         name="|".join(TINY_MODELS) if TINY_MODELS else "^$",
+    # Teacher selection waits for every tiny model; the costliest starts first, so that with 2 cores the other two
+    # share the second one.
+    priority: lambda wc: SELECTION_PATH_PRIORITY + round(cost_estimate(config["tinyworld"]["models"][wc.name]) / 1000)
+    conda:
+        envfile("analysis")
+    threads: 1
     params:
         spec=lambda wc: config["tinyworld"]["models"][wc.name],
         seed=lambda wc: config["tinyworld"]["seed"],
         sampling=lambda wc: config["sampling"]["params"],
         max_tokens=lambda wc: config["filtering"]["max_tokens"],
-    threads: 1
-    # Teacher selection waits for every tiny model; the costliest starts first, so that with 2 cores the other two
-    # share the second one.
-    priority: lambda wc: SELECTION_PATH_PRIORITY + round(cost_estimate(config["tinyworld"]["models"][wc.name]) / 1000)
-    log:
-        f"{R}/logs/tiny_model/{{name}}.log",
-    benchmark:
-        f"{R}/runtime/tiny_model/{{name}}.tsv"
-    conda:
-        envfile("analysis")
     script:
         "../scripts/tiny_model.py"

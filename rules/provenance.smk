@@ -19,9 +19,9 @@ rule provenance_summary:
         ),
     log:
         f"{R}/logs/provenance_summary/{{target}}.log",
-    params:
-        results_dir=R,
     conda:
         envfile("data")
+    params:
+        results_dir=provenance_results_dir,
     script:
         "../scripts/provenance_summary.py"

@@ -3,45 +3,6 @@
 # Both merged with the model's own `sampling` block. One job per shard of sampling.shard_size questions, so that a
 # failed job reruns one shard; an interrupted shard job resumes from its partial file (ded.sampling.run_shard).
 
-import re
-
-from ded import sampling as ded_sampling
-
-
-def is_teacher(model):
-    return model in config["teachers"]
-
-
-def samples_per_question(model):
-    return config["sampling"]["trajectories"] if is_teacher(model) else config["compression"]["k"]
-
-
-def sample_params(model):
-    stage = config["sampling"]["params"] if is_teacher(model) else config["compression"]["params"]
-    return dedcfg.sampling_params(config, stage, dedcfg.model_spec(config, model))
-
-
-def sample_gpus(model):
-    return dedcfg.model_gpus(dedcfg.model_spec(config, model))
-
-
-def sample_threads(model):
-    """vLLM runs a worker process per GPU plus tokenisation; transformers on CPU and HTTP clients need one core."""
-    return 4 * sample_gpus(model) if sample_gpus(model) else 1
-
-
-# Slurm allocation of a shard: 12 cores and 64 GB of host memory per GPU (an 8xH800 node's share), and a small CPU
-# job for a teacher served over HTTP (its client is threads waiting on the network).
-def sample_cpus(model):
-    return 12 * sample_gpus(model) if sample_gpus(model) else 2
-
-
-def sample_mem_mb(model):
-    return 64000 * sample_gpus(model) if sample_gpus(model) else 8000
-
-
-SAMPLED_MODELS = TEACHERS + [s for s in STUDENTS if s not in TEACHERS]
-
 
 localrules:
     merge_samples,
@@ -55,16 +16,32 @@ rule preflight:
         deepspeed=sorted({p["deepspeed"] for p in [train_params(m) for m in TRAINED_MODELS] if p.get("deepspeed")}),
     output:
         PREFLIGHT_REPORT,
-    params:
-        # what the checks read; a change reruns the preflight and, through its report, nothing else
-        checked={k: config.get(k) for k in ("mode", "teachers", "students", "seeds", "benchmarks", "sampling",
-                                           "compression", "filtering", "training", "selection", "evaluation", "ood",
-                                           "preflight", "experiments")},
-        deployment=[str(m).lower() for m in workflow.deployment_settings.deployment_method],
     log:
         f"{R}/logs/preflight/preflight.log",
     conda:
         envfile("data")
+    params:
+        # what the checks read; a change reruns the preflight and, through its report, nothing else
+        checked={
+            k: config.get(k)
+            for k in (
+                "mode",
+                "teachers",
+                "students",
+                "seeds",
+                "benchmarks",
+                "sampling",
+                "compression",
+                "filtering",
+                "training",
+                "selection",
+                "evaluation",
+                "ood",
+                "preflight",
+                "experiments",
+            )
+        },
+        deployment=[str(m).lower() for m in workflow.deployment_settings.deployment_method],
     script:
         "../scripts/preflight.py"
 
@@ -76,26 +53,26 @@ rule sample_shard:
         preflight=preflight_input(),
     output:
         f"{R}/samples/{{model}}/{{domain}}/shard-{{shard}}.jsonl",
+    log:
+        f"{R}/logs/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.log",
+    benchmark:
+        f"{R}/runtime/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.tsv"
     wildcard_constraints:
         model="|".join(re.escape(m) for m in SAMPLED_MODELS),
+    priority: selection_path_priority
+    conda:
+        envfile("sampling")
+    threads: lambda w: sample_threads(w.model)
+    resources:
+        gpu=lambda w: sample_gpus(w.model),
+        cpus_per_task=lambda w: sample_cpus(w.model),
+        mem_mb=lambda w: sample_mem_mb(w.model),
     params:
         model=lambda w: ded_sampling.generation_spec(dedcfg.model_spec(config, w.model)),
         n=lambda w: samples_per_question(w.model),
         sampling=lambda w: sample_params(w.model),
         shard_size=config["sampling"]["shard_size"],
         seed=config["sampling"]["seed"],
-    resources:
-        gpu=lambda w: sample_gpus(w.model),
-        cpus_per_task=lambda w: sample_cpus(w.model),
-        mem_mb=lambda w: sample_mem_mb(w.model),
-    threads: lambda w: sample_threads(w.model)
-    log:
-        f"{R}/logs/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.log",
-    benchmark:
-        f"{R}/runtime/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.tsv"
-    priority: selection_path_priority
-    conda:
-        envfile("sampling")
     script:
         "../scripts/sample_shard.py"
 
@@ -106,16 +83,16 @@ rule merge_samples:
         seeds=f"{R}/decontam/{{domain}}.jsonl",
     output:
         f"{R}/samples/{{model}}/{{domain}}.jsonl",
-    wildcard_constraints:
-        model="|".join(re.escape(m) for m in SAMPLED_MODELS),
-    params:
-        n=lambda w: samples_per_question(w.model),
     log:
         f"{R}/logs/merge_samples/{{model}}/{{domain}}.log",
     benchmark:
         f"{R}/runtime/merge_samples/{{model}}/{{domain}}.tsv"
+    wildcard_constraints:
+        model="|".join(re.escape(m) for m in SAMPLED_MODELS),
     priority: selection_path_priority
     conda:
         envfile("sampling")
+    params:
+        n=lambda w: samples_per_question(w.model),
     script:
         "../scripts/merge_samples.py"

@@ -3,8 +3,6 @@
 # The entry minus `samples` is the rule's params: changing the source, revision, split, n or seed rebuilds the file,
 # changing only how many samples evaluation draws does not.
 
-from ded.seeds import source_params
-
 
 # Seeds and benchmarks download from the hub: on a cluster they run on the login node, which has the network.
 localrules:
@@ -12,24 +10,20 @@ localrules:
     benchmark,
 
 
-def seed_source_params(section, name):
-    return source_params(dict(config[section][name]))
-
-
 rule seeds:
     output:
         rows=f"{R}/seeds/{{domain}}.jsonl",
         stats=f"{R}/seeds/{{domain}}.stats.json",
-    params:
-        key=lambda wc: f"seeds.{wc.domain}",
-        domain=lambda wc: wc.domain,
-        source=lambda wc: seed_source_params("seeds", wc.domain),
     log:
         f"{R}/logs/seeds/{{domain}}.log",
     benchmark:
         f"{R}/runtime/seeds/{{domain}}.tsv"
     conda:
         envfile("data")
+    params:
+        key=lambda wc: f"seeds.{wc.domain}",
+        domain=lambda wc: wc.domain,
+        source=lambda wc: seed_source_params("seeds", wc.domain),
     script:
         "../scripts/build_seeds.py"
 
@@ -38,15 +32,15 @@ rule benchmark:
     output:
         rows=f"{R}/benchmarks/{{benchmark}}.jsonl",
         stats=f"{R}/benchmarks/{{benchmark}}.stats.json",
-    params:
-        key=lambda wc: f"benchmarks.{wc.benchmark}",
-        domain=lambda wc: config["benchmarks"][wc.benchmark].get("domain"),
-        source=lambda wc: seed_source_params("benchmarks", wc.benchmark),
     log:
         f"{R}/logs/benchmark/{{benchmark}}.log",
     benchmark:
         f"{R}/runtime/benchmark/{{benchmark}}.tsv"
     conda:
         envfile("data")
+    params:
+        key=lambda wc: f"benchmarks.{wc.benchmark}",
+        domain=lambda wc: config["benchmarks"][wc.benchmark].get("domain"),
+        source=lambda wc: seed_source_params("benchmarks", wc.benchmark),
     script:
         "../scripts/build_seeds.py"

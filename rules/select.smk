@@ -20,10 +20,10 @@ checkpoint select_teacher:
         f"{R}/logs/select_teacher/select_teacher.log",
     benchmark:
         f"{R}/runtime/select_teacher/select_teacher.tsv"
+    conda:
+        envfile("data")
     params:
         runs=SELECTION_RUNS,
         benchmarks=SELECTION["benchmarks"],
-    conda:
-        envfile("data")
     script:
         "../scripts/select_teacher.py"

@@ -5,10 +5,6 @@
 # Local rules: under Slurm they run on the login node, in seconds. Also the report's front page (`report:` below):
 # `snakemake --report report.zip` collects every output marked with report() in the figure and table rules.
 
-from ded.reporting import claims as dedclaims
-from ded.reporting import layout as dedlayout
-from ded.reporting import plan as dedplan
-
 
 report: "../report/workflow.rst"
 
@@ -20,64 +16,66 @@ localrules:
     claims,
 
 
-def selection_input(tables):
-    """chosen.json when a row of these tables is of the 'selected' teacher (its label names the chosen one)."""
-    return [f"{R}/selection/chosen.json"] if dedplan.needs_selection(config, tables) else []
-
-
-def table_plan(wildcards):
-    return dedplan.table_rows(config, wildcards.table, R)
-
-
-def table_input(wildcards):
-    files = dedplan.row_files(table_plan(wildcards))
-    files["reference"] = [f"{REFERENCE}/{dedlayout.REFERENCE_FILES[wildcards.table]}"]
-    files["selection"] = selection_input([wildcards.table])
-    return files
-
-
 rule table:
     input:
         unpack(table_input),
     output:
-        tex=report(f"{R}/tables/{{table}}.tex", caption="../report/table.rst", category="Tables",
-                   subcategory="This run", labels={"table": "{table}", "format": "LaTeX"}),
-        csv=report(f"{R}/tables/{{table}}.csv", caption="../report/table.rst", category="Tables",
-                   subcategory="This run", labels={"table": "{table}", "format": "CSV (long)"}),
-    wildcard_constraints:
-        table="table[1-7]",
+        tex=report(
+            f"{R}/tables/{{table}}.tex",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="This run",
+            labels={"table": "{table}", "format": "LaTeX"},
+        ),
+        csv=report(
+            f"{R}/tables/{{table}}.csv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="This run",
+            labels={"table": "{table}", "format": "CSV (long)"},
+        ),
     log:
         f"{R}/logs/table/{{table}}.log",
     benchmark:
         f"{R}/runtime/table/{{table}}.tsv"
+    wildcard_constraints:
+        table="table[1-7]",
+    conda:
+        envfile("analysis")
     params:
         rows=table_plan,
         names=lambda wc: dedplan.label_names(config, dedplan.table_experiments(config, wc.table)),
         benchmarks=BENCHMARKS,
         ood_tasks=list(config["ood"]["tasks"]),
-        ref_dir=REFERENCE,
+        ref_dir=reference_dir,
         mode=config["mode"],
-    conda:
-        envfile("analysis")
     script:
         "../scripts/table_run.py"
 
 
 rule paper_tables:
     input:
-        [f"{REFERENCE}/{dedlayout.REFERENCE_FILES[t]}" for t in dedlayout.TABLES],
+        reference=[f"{REFERENCE}/{dedlayout.REFERENCE_FILES[t]}" for t in dedlayout.TABLES],
     output:
-        [report(f"{R}/tables/paper/{t}.tex", caption="../report/paper_table.rst", category="Tables",
-                subcategory="Paper (reference)", labels={"table": t, "format": "LaTeX"}) for t in dedlayout.TABLES],
+        [
+            report(
+                f"{R}/tables/paper/{t}.tex",
+                caption="../report/paper_table.rst",
+                category="Tables",
+                subcategory="Paper (reference)",
+                labels={"table": t, "format": "LaTeX"},
+            )
+            for t in dedlayout.TABLES
+        ],
     log:
         f"{R}/logs/paper_tables/all.log",
     benchmark:
         f"{R}/runtime/paper_tables/all.tsv"
-    params:
-        ref_dir=REFERENCE,
-        tables=list(dedlayout.TABLES),
     conda:
         envfile("analysis")
+    params:
+        ref_dir=reference_dir,
+        tables=list(dedlayout.TABLES),
     script:
         "../scripts/table_paper.py"
 
@@ -87,53 +85,56 @@ rule reproduction_vs_paper:
         run=[f"{R}/tables/{t}.csv" for t in dedlayout.TABLES],
         reference=[f"{REFERENCE}/{dedlayout.REFERENCE_FILES[t]}" for t in dedlayout.TABLES],
     output:
-        csv=report(f"{R}/tables/reproduction_vs_paper.csv", caption="../report/reproduction_vs_paper.rst",
-                   category="Tables", subcategory="This run vs paper", labels={"table": "all", "format": "CSV"}),
-        tex=report(f"{R}/tables/reproduction_vs_paper.tex", caption="../report/reproduction_vs_paper.rst",
-                   category="Tables", subcategory="This run vs paper", labels={"table": "all", "format": "LaTeX"}),
+        csv=report(
+            f"{R}/tables/reproduction_vs_paper.csv",
+            caption="../report/reproduction_vs_paper.rst",
+            category="Tables",
+            subcategory="This run vs paper",
+            labels={"table": "all", "format": "CSV"},
+        ),
+        tex=report(
+            f"{R}/tables/reproduction_vs_paper.tex",
+            caption="../report/reproduction_vs_paper.rst",
+            category="Tables",
+            subcategory="This run vs paper",
+            labels={"table": "all", "format": "LaTeX"},
+        ),
     log:
         f"{R}/logs/reproduction_vs_paper/all.log",
     benchmark:
         f"{R}/runtime/reproduction_vs_paper/all.tsv"
-    params:
-        ref_dir=REFERENCE,
-        tables=list(dedlayout.TABLES),
-        mode=config["mode"],
     conda:
         envfile("analysis")
+    params:
+        ref_dir=reference_dir,
+        tables=list(dedlayout.TABLES),
+        mode=config["mode"],
     script:
         "../scripts/table_reproduction.py"
-
-
-CLAIM_FIRST_RUNS = dedclaims.claim_first_runs(config)
-CLAIM_FILES = dedclaims.claim_inputs(config, R, CLAIM_FIRST_RUNS)
-
-
-def claims_input(wildcards):
-    files = {
-        "samples": [p for paths in CLAIM_FILES["samples"].values() for p in paths],
-        "ood": [p for paths in CLAIM_FILES["ood"].values() for p in paths],
-        "stats": list(CLAIM_FILES["stats"].values()),
-        "teacher_summaries": list(CLAIM_FILES["teacher_summaries"].values()),
-        "entropy": [CLAIM_FILES["entropy"]] if CLAIM_FILES["entropy"] else [],
-        "selection": [CLAIM_FILES["chosen"]] if CLAIM_FILES["chosen"] else [],
-        "reference": [f"{REFERENCE}/{f}" for f in dedclaims.reference_files(config)],
-    }
-    return files
 
 
 rule claims:
     input:
         unpack(claims_input),
     output:
-        csv=report(f"{R}/tables/claims.csv", caption="../report/claims.rst", category="Claims",
-                   labels={"table": "claims", "format": "CSV"}),
-        tex=report(f"{R}/tables/claims.tex", caption="../report/claims.rst", category="Claims",
-                   labels={"table": "claims", "format": "LaTeX"}),
+        csv=report(
+            f"{R}/tables/claims.csv",
+            caption="../report/claims.rst",
+            category="Claims",
+            labels={"table": "claims", "format": "CSV"},
+        ),
+        tex=report(
+            f"{R}/tables/claims.tex",
+            caption="../report/claims.rst",
+            category="Claims",
+            labels={"table": "claims", "format": "LaTeX"},
+        ),
     log:
         f"{R}/logs/claims/all.log",
     benchmark:
         f"{R}/runtime/claims/all.tsv"
+    conda:
+        envfile("analysis")
     params:
         rows=dedclaims.expand_rows(config["claims"], TEACHERS),
         files={**CLAIM_FILES, "selected": SELECTION.get("teacher")},
@@ -141,9 +142,7 @@ rule claims:
         first_runs=CLAIM_FIRST_RUNS,
         selection_benchmarks=SELECTION["benchmarks"],
         settings={k: config["claims"][k] for k in ("bootstrap", "seed", "level", "margin")},
-        ref_dir=REFERENCE,
+        ref_dir=reference_dir,
         mode=config["mode"],
-    conda:
-        envfile("analysis")
     script:
         "../scripts/claims.py"

@@ -8,9 +8,7 @@ from snakemake.settings.types import DeploymentMethod
 from ded import train as dedtrain
 
 # Without --sdm conda, the venv that runs Snakemake is not on the jobs' PATH: its tools are called by path.
-TRAIN_TOOL_PREFIX = dedtrain.tool_prefix(
-    DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
-)
+TRAIN_TOOL_PREFIX = dedtrain.tool_prefix(DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method)
 
 
 # Writing the dataset files and the YAML is bookkeeping: on the submit host, not worth a Slurm job each.
@@ -25,12 +23,12 @@ rule llamafactory_dataset:
     output:
         data=f"{R}/train/{{model}}/dataset/train.json",
         info=f"{R}/train/{{model}}/dataset/dataset_info.json",
-    wildcard_constraints:
-        model="|".join(TRAINED_MODELS),
     log:
         f"{R}/logs/llamafactory_dataset/{{model}}.log",
     benchmark:
         f"{R}/runtime/llamafactory_dataset/{{model}}.tsv"
+    wildcard_constraints:
+        model="|".join(TRAINED_MODELS),
     priority: selection_path_priority
     conda:
         envfile("training")
@@ -43,18 +41,18 @@ rule train_template_check:
         lambda wc: model_key_input(wc.student),
     output:
         f"{R}/train/template_check/{{student}}.json",
-    wildcard_constraints:
-        student="|".join(STUDENTS),
     log:
         f"{R}/logs/train_template_check/{{student}}.log",
     benchmark:
         f"{R}/runtime/train_template_check/{{student}}.tsv"
-    params:
-        training={k: config["training"].get(k) for k in ("template", "default_system", "templates")},
-        model=lambda wc: dedcfg.model_spec(config, wc.student),
+    wildcard_constraints:
+        student="|".join(STUDENTS),
     priority: selection_path_priority
     conda:
         envfile("training")
+    params:
+        training={k: config["training"].get(k) for k in ("template", "default_system", "templates")},
+        model=lambda wc: dedcfg.model_spec(config, wc.student),
     script:
         "../scripts/train_template_check.py"
 
@@ -64,12 +62,15 @@ rule train_config:
         check=lambda wc: f"{R}/train/template_check/{train_student(wc.model)}.json",
     output:
         f"{R}/train/{{model}}/train.yaml",
-    wildcard_constraints:
-        model="|".join(TRAINED_MODELS),
     log:
         f"{R}/logs/train_config/{{model}}.log",
     benchmark:
         f"{R}/runtime/train_config/{{model}}.tsv"
+    wildcard_constraints:
+        model="|".join(TRAINED_MODELS),
+    priority: selection_path_priority
+    conda:
+        envfile("training")
     params:
         training=lambda wc: train_params(wc.model),
         student=lambda wc: train_student(wc.model),
@@ -77,9 +78,6 @@ rule train_config:
         dataset_dir=lambda wc, output: dedtrain.dataset_dir(output[0]),
         staging=lambda wc, output: dedtrain.staging_dir(output[0]),
         mode=config["mode"],
-    priority: selection_path_priority
-    conda:
-        envfile("training")
     script:
         "../scripts/train_config.py"
 
@@ -93,17 +91,24 @@ rule train:
         base=get_train_base_model,
     output:
         directory(f"{R}/models/{{model}}"),
-    wildcard_constraints:
-        model="|".join(TRAINED_MODELS),
     log:
         f"{R}/logs/train/{{model}}.log",
     benchmark:
         f"{R}/runtime/train/{{model}}.tsv"
+    wildcard_constraints:
+        model="|".join(TRAINED_MODELS),
+    priority: selection_path_priority
+    conda:
+        envfile("training")
+    threads: dedtrain.job_threads(config["mode"])
+    # from the model's own training settings, as the launch: an experiment's nodes/gpus_per_node change both
+    resources:
+        gpu=lambda wc: dedtrain.job_resources(train_params(wc.model))["gpu"],
+        nodes=lambda wc: dedtrain.job_resources(train_params(wc.model))["nodes"],
+        mpi=lambda wc: dedtrain.job_resources(train_params(wc.model))["mpi"],
     params:
         staging=lambda wc, input: dedtrain.staging_dir(input.config),
-        launch=lambda wc, input: dedtrain.launch_command(
-            train_params(wc.model), input.config, TRAIN_TOOL_PREFIX
-        ),
+        launch=lambda wc, input: dedtrain.launch_command(train_params(wc.model), input.config, TRAIN_TOOL_PREFIX),
         provenance=lambda wc, input, output: dedtrain.provenance_args(
             model=wc.model,
             params=train_params(wc.model),
@@ -113,15 +118,6 @@ rule train:
             results_dir=R,
         ),
         tool_prefix=TRAIN_TOOL_PREFIX,
-    threads: dedtrain.job_threads(config["mode"])
-    # from the model's own training settings, as the launch: an experiment's nodes/gpus_per_node change both
-    resources:
-        gpu=lambda wc: dedtrain.job_resources(train_params(wc.model))["gpu"],
-        nodes=lambda wc: dedtrain.job_resources(train_params(wc.model))["nodes"],
-        mpi=lambda wc: dedtrain.job_resources(train_params(wc.model))["mpi"],
-    priority: selection_path_priority
-    conda:
-        envfile("training")
     shell:
         # LlamaFactory writes into a staging folder (output_dir of train.yaml); one rename publishes the model, so
         # an interrupted run never leaves a folder that looks trained.

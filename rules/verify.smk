@@ -12,27 +12,31 @@ rule verify:
         tokenizer=model_key_input(config["filtering"]["tokenizer_of"]),
     output:
         f"{R}/verified/{{model}}/{{domain}}.jsonl",
-    wildcard_constraints:
-        model="|".join(re.escape(m) for m in TEACHERS + [s for s in STUDENTS if s not in TEACHERS]),
     log:
         f"{R}/logs/verify/{{model}}/{{domain}}.log",
     benchmark:
         f"{R}/runtime/verify/{{model}}/{{domain}}.tsv"
-    threads: 1 if config["mode"] == "tiny" else 16   # tiny: one worker, so that it never waits for both cores
-    resources:
-        # the judge, when configured, is loaded inside this job, and only for math answers math-verify cannot read
-        # (ded.verify.judge): code and choice samples never call it
-        gpu=lambda w: (int(config["filtering"]["judge"].get("tensor_parallel_size") or 1)
-                       if w.domain == "math" and config["filtering"].get("judge", {}).get("backend") == "vllm"
-                       else 0),
-    params:
-        filtering=config["filtering"],
-        # only what loads the tokenizer: renaming the student in tables must not rerun verification
-        tokenizer={k: dedcfg.model_spec(config, config["filtering"]["tokenizer_of"]).get(k)
-                   for k in ("model", "revision", "tokenizer")},
+    wildcard_constraints:
+        model="|".join(re.escape(m) for m in TEACHERS + [s for s in STUDENTS if s not in TEACHERS]),
     priority: selection_path_priority
     conda:
         # the judge is a generation backend (vllm or HTTP), which only the sampling environment has
         envfile("sampling") if config["filtering"].get("judge") else envfile("data")
+    threads: 1 if config["mode"] == "tiny" else 16  # tiny: one worker, so that it never waits for both cores
+    resources:
+        # the judge, when configured, is loaded inside this job, and only for math answers math-verify cannot read
+        # (ded.verify.judge): code and choice samples never call it
+        gpu=lambda w: (
+            int(config["filtering"]["judge"].get("tensor_parallel_size") or 1)
+            if w.domain == "math" and config["filtering"].get("judge", {}).get("backend") == "vllm"
+            else 0
+        ),
+    params:
+        filtering=config["filtering"],
+        # only what loads the tokenizer: renaming the student in tables must not rerun verification
+        tokenizer={
+            k: dedcfg.model_spec(config, config["filtering"]["tokenizer_of"]).get(k)
+            for k in ("model", "revision", "tokenizer")
+        },
     script:
         "../scripts/verify.py"

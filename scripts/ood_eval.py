@@ -9,7 +9,8 @@ with snakemake_job(snakemake) as log:  # noqa: F821 - injected by Snakemake
     ood, spec = dict(p.ood), dict(p.spec)
     check_local_model(spec, snakemake.config["results_dir"])  # noqa: F821
     run_ood(model=spec["model"], revision=spec.get("revision"), tasks=list(ood["tasks"]),
-            out_csv=snakemake.output.results, samples_csv=snakemake.output.samples, backend=ood["backend"], data_files=dict(p.data_files),  # noqa: F821
+            out_csv=snakemake.output.results, samples_csv=snakemake.output.samples,  # noqa: F821
+            backend=ood["backend"], data_files=dict(p.data_files),
             limit=ood.get("limit"), num_fewshot=ood.get("num_fewshot"),
             tensor_parallel_size=int(ood.get("tensor_parallel_size", 1)), max_model_len=spec.get("max_model_len"),
             apply_chat_template=bool(ood.get("apply_chat_template", False)), seed=int(ood.get("seed", 0)),

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from ded.reporting import layout, plan
 from ded.figures.figure1_scaling import (
     pareto_front,
     plot_scaling,
@@ -19,6 +18,7 @@ from ded.figures.figure1_scaling import (
 )
 from ded.figures.figure3_entropy import plot_entropy
 from ded.figures.figure4_pca_shift import legend_names, plot_pca_shift
+from ded.reporting import layout, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / "config" / "reference"

@@ -128,9 +128,10 @@ def test_profile_submits_every_job_with_its_requests(slurm_cluster, tmp_path):
     gpu = jobs["sample_shard-8"]
     assert gpu["TresPerJob"] == "gres:gpu:h800:8"
     assert records["sample_shard-8"]["CUDA_VISIBLE_DEVICES"].split(",") == [str(i) for i in range(8)]
-    assert gpu["NumCPUs"] == str(res["sample_shard"]["cpus_per_task"])
+    # CPUs and memory from the rule (12 cores and 64 GB per GPU), the wall time from the profile
+    assert gpu["NumCPUs"] == str(12 * 8)
     assert gpu["TimeLimit"] == time_limit(res["sample_shard"]["runtime"])
-    assert gpu["MinMemoryNode"] == f"{res['sample_shard']['mem_mb'] // 1024}G"
+    assert gpu["MinMemoryNode"] == f"{64000 * 8 // 1024}G"
     # the same rule with a count of 0 (an HTTP-served teacher, the tiny world) is a CPU job
     assert records["sample_shard-0"]["CUDA_VISIBLE_DEVICES"] is None
     assert jobs["sample_shard-0"].get("TresPerJob", "gres:gpu:h800:0") == "gres:gpu:h800:0"

@@ -54,7 +54,7 @@ def test_strata_are_weighted_equally():
 def test_replicates_are_averaged_and_widen_the_interval():
     b = bernoulli(300, 0.3, 4)
     shifted = []
-    for k, gain in enumerate((0.02, 0.10, 0.18)):        # three training runs of different quality
+    for gain in (0.02, 0.10, 0.18):                      # three training runs of different quality
         a = b.copy()
         a[np.flatnonzero(a == 0)[: int(round(gain * 300))]] = 1.0
         shifted.append(a)

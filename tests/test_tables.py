@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from ded.reporting import latex, layout, paper, plan, run_tables
 from ded.io import DataError
+from ded.reporting import latex, layout, paper, plan, run_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / "config" / "reference"

@@ -5,7 +5,6 @@ MATH-500 reference solutions and perturbed gold answers), GPQA letters, LiveCode
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,8 +17,18 @@ import pytest
 
 from ded.io import DataError, read_jsonl, write_jsonl
 from ded.seeds.schema import make_task
-from ded.verify import (answer_region, check_format, count_tokens, extract_choice, is_correct, is_correct_many,
-                        last_boxed, last_code_block, length_verdict, verify_response)
+from ded.verify import (
+    answer_region,
+    check_format,
+    count_tokens,
+    extract_choice,
+    is_correct,
+    is_correct_many,
+    last_boxed,
+    last_code_block,
+    length_verdict,
+    verify_response,
+)
 from ded.verify.codecheck import check_code
 from ded.verify.mathcheck import check_math
 from ded.verify.pool import Job, WorkerPool

@@ -13,10 +13,10 @@ import csv
 import io
 import os
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
-from ded.io import DataError, write_jsonl, write_text
 from ded.corpus.records import read_tasks
+from ded.io import DataError, write_jsonl, write_text
 
 HITS_COLUMNS = ("seed_id", "benchmark", "benchmark_id", "ngram")
 PUNCTUATION_MODES = ("keep", "strip")

@@ -12,7 +12,7 @@ that matrix, so selection costs essentially the bare cdist (benchmarks/corpus_be
 
 from __future__ import annotations
 
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 

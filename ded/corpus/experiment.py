@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
-from ded.io import DataError, iter_numbered_jsonl, write_json, write_jsonl
 from ded.corpus.stats import corpus_summary
+from ded.io import DataError, iter_numbered_jsonl, write_json, write_jsonl
 
 CORPUS_FIELDS = ("question_id", "domain", "teacher", "sample_index", "prompt", "response", "num_tokens")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 
-from ded.io import DataError, write_jsonl
 from ded.corpus.records import Sample, read_verified
+from ded.io import DataError, write_jsonl
 
 
 def is_hard(n_correct: int, k: int, threshold: float) -> bool:

@@ -20,8 +20,8 @@ enum, which a test compares with this table) and the builder (ded.corpus.variant
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ded.corpus import diversity
 from ded.io import DataError

@@ -12,7 +12,7 @@ questions: `decontamination` (seed questions removed before sampling), `no_passi
 from __future__ import annotations
 
 import os
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ded.corpus.decontam import read_hits_csv
 from ded.corpus.diversity import load_token_encoder

@@ -14,8 +14,16 @@ from pathlib import Path
 
 from ded.io import DataError, write_text
 from ded.reporting.latex import format_delta, latex_escape, render_latex
-from ded.reporting.layout import (BENCH_NAMES, CAPTIONS, LCB_SUBSETS, OOD_ANALOGS, REFERENCE_FILES, metric_keys,
-                                  metric_name, table_columns)
+from ded.reporting.layout import (
+    BENCH_NAMES,
+    CAPTIONS,
+    LCB_SUBSETS,
+    OOD_ANALOGS,
+    REFERENCE_FILES,
+    metric_keys,
+    metric_name,
+    table_columns,
+)
 from ded.reporting.model import Row, Table, add_deltas, to_decimal
 
 log = logging.getLogger("ded.reporting.paper")

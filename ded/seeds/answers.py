@@ -71,7 +71,7 @@ def _final_value(expr: str) -> str:
             depth += 1
         elif ch in "})]":
             depth -= 1
-        elif ch == "=" and depth == 0 and not expr[i - 1:i] in ("<", ">", "!", "\\"):
+        elif ch == "=" and depth == 0 and expr[i - 1:i] not in ("<", ">", "!", "\\"):
             cut = i
     if cut >= 0:
         expr = expr[cut + 1:]

@@ -231,7 +231,7 @@ def _statement_from_text(text: str, where: str) -> tuple[str, float | None, floa
         try:
             tags = list(ast.literal_eval(m.group(1)))
         except (ValueError, SyntaxError):
-            raise DataError(f"{where}: unreadable Tags list {m.group(1)[:80]!r}")
+            raise DataError(f"{where}: unreadable Tags list {m.group(1)[:80]!r}") from None
         text = text[:m.start()] + "\n" + text[m.end():]
     time_limit, memory = parse_time_limit(text), parse_memory_limit(text)
     body = _LIMIT_LINES.sub("", text).strip()
@@ -254,8 +254,8 @@ def code_contests_deepcoder(row: dict, *, index: int, where: str, source: str = 
     """The DeepCoder copy of CodeContests' test split (index, problem, tests: {inputs: [...], outputs: [...]})."""
     body, time_limit, memory, tags = _statement_from_text(str(row["problem"]), where)
     raw = row.get("tests")
-    if not isinstance(raw, dict) or not isinstance(raw.get("inputs"), list) or not isinstance(raw.get("outputs"), list) \
-            or len(raw["inputs"]) != len(raw["outputs"]):
+    shaped = isinstance(raw, dict) and isinstance(raw.get("inputs"), list) and isinstance(raw.get("outputs"), list)
+    if not shaped or len(raw["inputs"]) != len(raw["outputs"]):
         raise DataError(f"{where}: tests must be {{inputs: [...], outputs: [...]}} of equal length")
     tests = _tests([{"input": i, "output": o} for i, o in zip(raw["inputs"], raw["outputs"])], where)
     meta = {"tags": tags, "input_mode": "stdio", "interactive": is_interactive(body, tags),

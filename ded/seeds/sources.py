@@ -144,7 +144,8 @@ def lcb_hub_rows(spec: dict, key: str) -> Iterator[tuple[str, int, dict]]:
 
 def generated_tests_reader(spec: dict, key: str):
     """contest id -> the rows of open-r1/codeforces' generated tests of that contest (None when the repository has no
-    file for it), downloaded at the pinned revision only for the contests of the drawn problems (all of them: ~110 GB)."""
+    file for it), downloaded at the pinned revision only for the contests of the drawn problems (all of them:
+    ~110 GB)."""
     def read(contest_id: str) -> list[dict] | None:
         import pyarrow.parquet as pq
         from huggingface_hub import hf_hub_download

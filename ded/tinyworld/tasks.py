@@ -105,7 +105,8 @@ def math_story(rng: random.Random, difficulty: str, science: bool = False) -> St
     name, pron = _person(rng)
     other, _ = _person(rng, other_than=name)
     obj = rng.choice(SCIENCE_QUANTITIES if science else OBJECTS)
-    kw = {"N": name, "P": pron, "O": "her" if pron == "she" else "him", "M": other, "obj": obj, "cont": rng.choice(CONTAINERS)}
+    kw = {"N": name, "P": pron, "O": "her" if pron == "she" else "him", "M": other, "obj": obj,
+          "cont": rng.choice(CONTAINERS)}
     steps: list[dict] = []
     if difficulty not in DIFFICULTIES:
         raise ValueError(f"difficulty: expected one of {DIFFICULTIES}, got {difficulty!r}")
@@ -208,7 +209,8 @@ def _binop(rng, kw):
     statement = (f"{kw['N']} {kw['verb']} two {kw['things']}, {x} and {y}, {rng.choice(ONE_LINE)}. "
                  f"{rng.choice(PRINT)} {x} {op} {y}, the {word} of {kw['N']}'s {kw['things']}.")
     program = f"{x}, {y} = map(int, input().split())\nprint({x} {op} {y})\n"
-    alternative = f"line = input().split()\n{x} = int(line[0])\n{y} = int(line[1])\nresult = {x} {op} {y}\nprint(result)\n"
+    alternative = (f"line = input().split()\n{x} = int(line[0])\n{y} = int(line[1])\n"
+                   f"result = {x} {op} {y}\nprint(result)\n")
     plan = [f"Read {x} and {y} from one line.", f"Print {x} {op} {y}."]
     return ("binop", "easy", statement, program, alternative, plan,
             lambda inp: str(OPS[op](*map(int, inp.split()))),
@@ -218,7 +220,8 @@ def _binop(rng, kw):
 def _reverse(rng, kw):
     v = rng.choice(STR_VARS)
     statement = (f"{kw['N']} {kw['verb']} a secret {kw['word']} {v}. "
-                 f"{rng.choice(PRINT)} {kw['N']}'s {kw['word']} {v} {rng.choice(['backwards', 'reversed', 'in reverse order', 'from right to left'])}.")
+                 f"{rng.choice(PRINT)} {kw['N']}'s {kw['word']} {v} "
+                 f"{rng.choice(['backwards', 'reversed', 'in reverse order', 'from right to left'])}.")
     program = f"{v} = input()\nprint({v}[::-1])\n"
     alternative = f"{v} = input()\nout = ''\nfor ch in {v}:\n    out = ch + out\nprint(out)\n"
     plan = [f"Read the string {v}.", f"Print {v}[::-1]."]
@@ -229,7 +232,8 @@ def _reverse(rng, kw):
 def _upper(rng, kw):
     v = rng.choice(STR_VARS)
     statement = (f"{kw['N']} {kw['verb']} a {kw['word']} {v} in small letters. "
-                 f"{rng.choice(PRINT)} {kw['N']}'s {kw['word']} {v} in {rng.choice(['capital', 'upper case', 'big'])} letters.")
+                 f"{rng.choice(PRINT)} {kw['N']}'s {kw['word']} {v} in "
+                 f"{rng.choice(['capital', 'upper case', 'big'])} letters.")
     program = f"{v} = input()\nprint({v}.upper())\n"
     alternative = f"{v} = input()\nout = ''\nfor ch in {v}:\n    out = out + ch.upper()\nprint(out)\n"
     plan = [f"Read the string {v}.", f"Print {v}.upper()."]
@@ -423,8 +427,8 @@ def _one(source: str, rng: random.Random, seed: int, index: int, difficulty: str
         # GPQA has no difficulty split: only an explicitly requested level labels the rows.
         return _row(source, seed, index, "\n".join(lines), answer=LETTERS[correct], tests=None,
                     difficulty=difficulty if difficulty in DIFFICULTIES else None,
-                    meta={"family": story.family, "start": story.start, "steps": story.steps, "options": options, "value": story.answer,
-                          "level": level})
+                    meta={"family": story.family, "start": story.start, "steps": story.steps, "options": options,
+                          "value": story.answer, "level": level})
     if source == "synthetic_code":
         task = code_task(rng, level)
         tests = code_tests(task, rng)

@@ -18,7 +18,7 @@ The Snakemake stage is ded.verify.stage.verify_file (rule `verify`).
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from ded.config import deep_merge
 from ded.verify.answers import answer_region, extract_choice, last_boxed, last_code_block

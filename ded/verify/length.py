@@ -3,7 +3,7 @@ the limit means the same thing whatever teacher wrote the response."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 BATCH = 64
 

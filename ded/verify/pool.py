@@ -20,9 +20,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Sequence
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 WORKER_MEMORY_MB = 8192       # address-space limit of a worker: a runaway expression fails there, not the machine
@@ -120,7 +121,7 @@ class WorkerPool:
         self.workers = [_Worker(self.preload) for _ in range(workers)]
         self.restarts = 0
 
-    def __enter__(self) -> "WorkerPool":
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, *exc) -> None:

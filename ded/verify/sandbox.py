@@ -737,7 +737,7 @@ class Sandbox:
             raise
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -873,7 +873,7 @@ class Sandbox:
                wall_limit_s: float | None = None, output_limit_bytes: int = 16 << 20,
                stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16, nproc: int = 64, nofile: int = 128,
                argv: Sequence[str] = (), files: dict | None = None, collect: Sequence[str] = (),
-               source: str | None = None) -> "PendingRun":
+               source: str | None = None) -> PendingRun:
         """Queue one run of the program on `stdin`; runs execute one after another, in the order submitted, and
         their results are collected in that order (collect). Submitting the next test before collecting this one
         keeps the reaper busy while the caller compares outputs.
@@ -912,7 +912,7 @@ class Sandbox:
             self._queue.append(pending)
         return pending
 
-    def discard(self, pending: "PendingRun") -> None:
+    def discard(self, pending: PendingRun) -> None:
         """Stop a submitted run whose result is no longer wanted (killed if running), and drop its result."""
         import time
 
@@ -924,7 +924,7 @@ class Sandbox:
         """No run in flight and the session alive: ready for more runs (of any program)."""
         return not self._queue and not self.broken and self.proc is not None and self.proc.poll() is None
 
-    def collect(self, pending: "PendingRun") -> RunResult:
+    def collect(self, pending: PendingRun) -> RunResult:
         """The result of a submitted run (the oldest one not yet collected)."""
         import time
 
@@ -943,7 +943,7 @@ class Sandbox:
 
     def start(self, *, time_limit_s: float, memory_mb: int, wall_limit_s: float | None = None,
               stderr_limit_bytes: int = 64 << 10, file_limit_mb: int = 16, nproc: int = 64, nofile: int = 128,
-              argv: Sequence[str] = (), files: dict | None = None, source: str | None = None) -> "Channel":
+              argv: Sequence[str] = (), files: dict | None = None, source: str | None = None) -> Channel:
         """An interactive run: the program's stdin and stdout are pipes to the returned Channel (Sandbox made with
         interactive=True). Limits as in run(), for the whole run."""
         import time

@@ -14,8 +14,16 @@ from pathlib import Path
 
 from ded.io import DataError, check_unique, iter_numbered_jsonl, write_jsonl
 from ded.runtime import get_logger
-from ded.verify import (CHECKS, check_format, count_tokens, filtering_settings, is_correct_many, length_verdict,
-                        passed, pool_preload)
+from ded.verify import (
+    CHECKS,
+    check_format,
+    count_tokens,
+    filtering_settings,
+    is_correct_many,
+    length_verdict,
+    passed,
+    pool_preload,
+)
 
 SAMPLE_FIELDS = ("id", "question_id", "response")
 
