@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test lint clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q -ra
+
+# snakemake's own linter (both configs), the Snakefile formatter and ruff, as CI runs them
+lint: setup
+	$(BIN)/snakemake --lint
+	$(BIN)/snakemake --lint --configfile config/paper.yaml
+	$(BIN)/snakefmt --check .
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf results/* figures/*.pdf figures/*.png .snakemake
