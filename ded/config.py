@@ -290,6 +290,18 @@ def validate_references(config: dict) -> list[str]:
         for key in config.get(section, {}):
             if REPLICATE_MARK in key:
                 problems.append(f"{section}.{key}: a key must not contain {REPLICATE_MARK!r} (it marks replicates)")
+    tiny_models = (config.get("tinyworld") or {}).get("models") or {}
+    for name, spec in tiny_models.items():
+        init, chain = (spec or {}).get("init"), [name]
+        while init:
+            if init not in tiny_models:
+                problems.append(f"tinyworld.models.{name}.init: unknown tiny model '{init}'")
+                break
+            if init in chain:
+                problems.append(f"tinyworld.models.{name}.init: a cycle ({' -> '.join([*chain, init])})")
+                break
+            chain.append(init)
+            init = (tiny_models[init] or {}).get("init")
     if config.get("mode") == "tiny" and not config.get("tinyworld"):
         problems.append("tinyworld: required when mode is tiny")
     problems += _training_problems(config)

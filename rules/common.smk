@@ -124,6 +124,15 @@ def selection_path_priority(wildcards):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The tiny world's models (rules/models.smk)
+# ---------------------------------------------------------------------------------------------------------------
+def get_tiny_model_init(wildcards):
+    """The tiny model a model continues from (its `init`: the shared base of the teachers), or none."""
+    init = (config["tinyworld"]["models"][wildcards.name] or {}).get("init")
+    return [f"{R}/tinyworld/models/{init}"] if init else []
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Seeds and sampling shards (rules/seeds.smk, rules/sample.smk)
 # ---------------------------------------------------------------------------------------------------------------
 def n_shards(domain):

@@ -26,6 +26,7 @@ rule tiny_tokenizer:
 rule tiny_model:
     input:
         tokenizer=f"{R}/tinyworld/tokenizer",
+        init=get_tiny_model_init,
     output:
         directory(f"{R}/tinyworld/models/{{name}}"),
     log:

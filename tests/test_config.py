@@ -193,3 +193,14 @@ def test_replicates_have_their_own_seeds_and_names(tmp_path):
     jobs = dict(line.split()[:2] for line in run.stdout.splitlines() if line.split()[1:2] and
                 line.split()[1].isdigit())
     assert jobs.get("train") == "1" and jobs.get("evaluate") == "1"
+
+
+def test_tiny_model_init_must_name_another_tiny_model():
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    assert dedcfg.validate_references(cfg) == []
+    cfg["tinyworld"]["models"]["teacher_verbose"]["init"] = "teacher_big"
+    assert "tinyworld.models.teacher_verbose.init: unknown tiny model 'teacher_big'" in dedcfg.validate_references(cfg)
+    cfg["tinyworld"]["models"]["teacher_verbose"]["init"] = "student"
+    cfg["tinyworld"]["models"]["student"]["init"] = "teacher_concise"
+    assert ("tinyworld.models.student.init: a cycle (student -> teacher_concise -> student)"
+            in dedcfg.validate_references(cfg))

@@ -295,3 +295,25 @@ def test_tiny_models_have_a_key_value_head_per_head(tokenizer_dir):
 
     config = models.qwen2_config(models.model_spec({"style": "direct"}), AutoTokenizer.from_pretrained(tokenizer_dir))
     assert config.num_key_value_heads == config.num_attention_heads == 128 // models.HEAD_DIM
+
+
+def test_a_teacher_continues_from_its_base(tokenizer_dir, tmp_path):
+    """init: the model starts from the base's weights (the teachers from the student), not from scratch."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.set_num_threads(1)
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    base_spec = {"style": "direct", "hidden_size": 32, "num_layers": 1, "pretrain_steps": 3, "batch_size": 2}
+    base, _ = models.pretrain(base_spec, tok, seed=0)
+    base.save_pretrained(tmp_path / "base")
+    spec = {**base_spec, "style": "concise", "pretrain_steps": 1, "learning_rate": 1e-6}
+    continued, _ = models.pretrain(spec, tok, seed=1, init=tmp_path / "base")
+    fresh, _ = models.pretrain(spec, tok, seed=1)
+    start = AutoModelForCausalLM.from_pretrained(tmp_path / "base")
+    w = "model.layers.0.mlp.up_proj.weight"
+    near = (continued.state_dict()[w] - start.state_dict()[w]).abs().max()
+    far = (fresh.state_dict()[w] - start.state_dict()[w]).abs().max()
+    assert near < 1e-3 < far
+    with pytest.raises(ValueError, match="hidden_size"):
+        models.pretrain({**spec, "hidden_size": 64}, tok, seed=1, init=tmp_path / "base")

@@ -43,7 +43,7 @@ SCORES_FILE = "tiny_scores.json"
 # Held-out evaluation tasks: a seed no config section uses (theirs are small integers).
 EVAL_SEED_OFFSET = 1_000_000
 DEFAULTS = {"hidden_size": 128, "num_layers": 2, "pretrain_steps": 300, "noise": 0.0, "learning_rate": 3e-3,
-            "batch_size": 8}
+            "batch_size": 8, "init": None}
 
 
 def model_spec(spec: dict) -> dict:
@@ -162,8 +162,9 @@ def make_batches(examples: list[tuple[list[int], int]], batch_size: int, pad_id:
 # ---------------------------------------------------------------------------------------------------------------
 # Pretraining
 # ---------------------------------------------------------------------------------------------------------------
-def pretrain(spec: dict, tokenizer, seed: int, log=None, callback=None):
-    """A fresh Qwen2ForCausalLM trained for spec['pretrain_steps'] AdamW steps; returns (model, history).
+def pretrain(spec: dict, tokenizer, seed: int, log=None, callback=None, init=None):
+    """A Qwen2ForCausalLM trained for spec['pretrain_steps'] AdamW steps, fresh or continued from `init` (a model
+    folder: the shared base a teacher is trained further from); returns (model, history).
 
     callback(step, model), when given, runs after every 100th step (learning curves while tuning).
     """
@@ -179,7 +180,14 @@ def pretrain(spec: dict, tokenizer, seed: int, log=None, callback=None):
         log.info("pretraining data: %d examples, %d batches, mean %.0f tokens, built in %.1f s", len(pairs),
                  len(batches), statistics.mean(int(b[1].sum()) / len(b[1]) for b in batches), time.time() - started)
     torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(qwen2_config(spec, tokenizer))
+    if init is not None:
+        model = Qwen2ForCausalLM.from_pretrained(init, dtype=torch.float32)
+        if (model.config.hidden_size, model.config.num_hidden_layers) != (spec["hidden_size"], spec["num_layers"]):
+            raise ValueError(f"tinyworld.models.<name>.init: {init} has hidden_size {model.config.hidden_size} and "
+                             f"{model.config.num_hidden_layers} layers, the spec asks for {spec['hidden_size']} and "
+                             f"{spec['num_layers']}")
+    else:
+        model = Qwen2ForCausalLM(qwen2_config(spec, tokenizer))
     model.train()
     lr = spec["learning_rate"]
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
@@ -340,16 +348,16 @@ def score_model(model, tokenizer, params: dict, seed: int, max_tokens: int, n_ma
 # The rule's entry point
 # ---------------------------------------------------------------------------------------------------------------
 def build_model(tokenizer_dir: str | os.PathLike, out_dir: str | os.PathLike, spec: dict, seed: int,
-                sampling: dict, max_tokens: int, log=None) -> dict:
-    """Pretrain one tiny model, save model + tokenizer + generation config to out_dir, score it; return the
-    scores (also written to out_dir/tiny_scores.json)."""
+                sampling: dict, max_tokens: int, log=None, init: str | os.PathLike | None = None) -> dict:
+    """Pretrain one tiny model (from `init`, another tiny model's folder, when given), save model + tokenizer +
+    generation config to out_dir, score it; return the scores (also written to out_dir/tiny_scores.json)."""
     import torch
     from transformers import AutoTokenizer, GenerationConfig
 
     spec = model_spec(spec)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     started, cpu_started = time.time(), time.process_time()
-    model, history = pretrain(spec, tokenizer, seed, log)
+    model, history = pretrain(spec, tokenizer, seed, log, init=init)
     train_s, train_cpu_s = time.time() - started, time.process_time() - cpu_started
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
                                                pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
