@@ -148,12 +148,22 @@ def _walk(obj: Any, key: str | None = None) -> Iterable[tuple[str | None, Any]]:
             yield from _walk(v, key)
 
 
+def _model_record(spec: dict) -> dict:
+    """A model's id and revision; behind an HTTP endpoint also the name the server must answer with (the backend
+    refuses responses from any other, ded.generation.openai_backend), since the revision there is the server's."""
+    record = {"model": spec["model"], "revision": spec.get("revision")}
+    endpoint = spec.get("endpoint")
+    if isinstance(endpoint, dict):
+        record["served_model"] = endpoint.get("served_model") or endpoint.get("model_name")
+    return record
+
+
 def models_and_datasets(params: Any, config: dict, wildcards: dict) -> tuple[list[dict], list[dict], dict]:
     """Model ids with revisions, dataset ids with revisions and random seeds named by a job's params and wildcards."""
     models, datasets, seeds = {}, {}, {}
     for key, value in _walk(params):
         if isinstance(value, dict) and isinstance(value.get("model"), str):
-            models[value["model"]] = {"model": value["model"], "revision": value.get("revision")}
+            models[value["model"]] = _model_record(value)
         if isinstance(value, dict) and isinstance(value.get("source"), str):
             ident = value.get("hub_id") or value.get("local_path") or value["source"]
             datasets[ident] = {"dataset": ident, "source": value["source"], "revision": value.get("revision"),
@@ -164,7 +174,7 @@ def models_and_datasets(params: Any, config: dict, wildcards: dict) -> tuple[lis
         for section in ("teachers", "students"):
             spec = config.get(section, {}).get(value)
             if spec:
-                models[spec["model"]] = {"model": spec["model"], "revision": spec.get("revision")}
+                models[spec["model"]] = _model_record(spec)
     return (sorted(models.values(), key=lambda m: m["model"]), sorted(datasets.values(), key=lambda d: d["dataset"]),
             seeds)
 

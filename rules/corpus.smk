@@ -38,6 +38,7 @@ rule passrate:
         f"{R}/logs/passrate/{{student}}/{{domain}}.log",
     benchmark:
         f"{R}/runtime/passrate/{{student}}/{{domain}}.tsv"
+    priority: job_priority("passrate")
     wildcard_constraints:
         student="|".join(STUDENTS),
     conda:
@@ -62,10 +63,10 @@ rule corpus_variant:
         f"{R}/runtime/corpus_variant/{{teacher}}/{{domain}}/{{variant}}.tsv"
     wildcard_constraints:
         teacher="|".join(TEACHERS),
-    priority: selection_path_priority
+    priority: job_priority("corpus_variant")
     conda:
         envfile("data")
-    threads: lambda wc: get_corpus_variant(wc.variant).threads
+    threads: get_corpus_variant_threads
     params:
         settings=get_corpus_variant_params,
     script:
@@ -84,7 +85,7 @@ rule experiment_corpus:
         f"{R}/runtime/experiment_corpus/{{experiment}}.tsv"
     wildcard_constraints:
         experiment="|".join(EXPERIMENTS),
-    priority: selection_path_priority
+    priority: job_priority("experiment_corpus")
     conda:
         envfile("data")
     params:

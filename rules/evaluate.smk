@@ -18,7 +18,7 @@ rule evaluate:
         f"{R}/runtime/evaluate/{{model}}.tsv"
     wildcard_constraints:
         model="|".join(EVAL_MODELS),
-    priority: selection_path_priority
+    priority: job_priority("evaluate")
     conda:
         envfile("sampling")
     threads: 1 if config["mode"] == "tiny" else 16

@@ -37,10 +37,10 @@ rule tiny_model:
         name="|".join(TINY_MODELS) if TINY_MODELS else "^$",
     # Teacher selection waits for every tiny model; the costliest starts first, so that with 2 cores the other two
     # share the second one.
-    priority: lambda wc: SELECTION_PATH_PRIORITY + round(cost_estimate(config["tinyworld"]["models"][wc.name]) / 1000)
+    priority: lambda wc: dedsched.SELECTION_PATH + round(cost_estimate(config["tinyworld"]["models"][wc.name]) / 1000)
     conda:
         envfile("analysis")
-    threads: 1
+    threads: get_tiny_model_threads
     params:
         spec=lambda wc: config["tinyworld"]["models"][wc.name],
         seed=lambda wc: config["tinyworld"]["seed"],

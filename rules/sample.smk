@@ -59,7 +59,7 @@ rule sample_shard:
         f"{R}/runtime/sample_shard/{{model}}/{{domain}}/shard-{{shard}}.tsv"
     wildcard_constraints:
         model="|".join(re.escape(m) for m in SAMPLED_MODELS),
-    priority: selection_path_priority
+    priority: job_priority("sample_shard")
     conda:
         envfile("sampling")
     threads: lambda w: sample_threads(w.model)
@@ -89,7 +89,7 @@ rule merge_samples:
         f"{R}/runtime/merge_samples/{{model}}/{{domain}}.tsv"
     wildcard_constraints:
         model="|".join(re.escape(m) for m in SAMPLED_MODELS),
-    priority: selection_path_priority
+    priority: job_priority("merge_samples")
     conda:
         envfile("sampling")
     params:

@@ -29,7 +29,7 @@ rule llamafactory_dataset:
         f"{R}/runtime/llamafactory_dataset/{{model}}.tsv"
     wildcard_constraints:
         model="|".join(TRAINED_MODELS),
-    priority: selection_path_priority
+    priority: job_priority("llamafactory_dataset")
     conda:
         envfile("training")
     script:
@@ -47,7 +47,7 @@ rule train_template_check:
         f"{R}/runtime/train_template_check/{{student}}.tsv"
     wildcard_constraints:
         student="|".join(STUDENTS),
-    priority: selection_path_priority
+    priority: job_priority("train_template_check")
     conda:
         envfile("training")
     params:
@@ -68,7 +68,7 @@ rule train_config:
         f"{R}/runtime/train_config/{{model}}.tsv"
     wildcard_constraints:
         model="|".join(TRAINED_MODELS),
-    priority: selection_path_priority
+    priority: job_priority("train_config")
     conda:
         envfile("training")
     params:
@@ -97,7 +97,7 @@ rule train:
         f"{R}/runtime/train/{{model}}.tsv"
     wildcard_constraints:
         model="|".join(TRAINED_MODELS),
-    priority: selection_path_priority
+    priority: job_priority("train")
     conda:
         envfile("training")
     threads: dedtrain.job_threads(config["mode"])

@@ -18,7 +18,7 @@ rule verify:
         f"{R}/runtime/verify/{{model}}/{{domain}}.tsv"
     wildcard_constraints:
         model="|".join(re.escape(m) for m in TEACHERS + [s for s in STUDENTS if s not in TEACHERS]),
-    priority: selection_path_priority
+    priority: job_priority("verify")
     conda:
         # the judge is a generation backend (vllm or HTTP), which only the sampling environment has
         envfile("sampling") if config["filtering"].get("judge") else envfile("data")
@@ -26,11 +26,7 @@ rule verify:
     resources:
         # the judge, when configured, is loaded inside this job, and only for math answers math-verify cannot read
         # (ded.verify.judge): code and choice samples never call it
-        gpu=lambda w: (
-            int(config["filtering"]["judge"].get("tensor_parallel_size") or 1)
-            if w.domain == "math" and config["filtering"].get("judge", {}).get("backend") == "vllm"
-            else 0
-        ),
+        gpu=lambda w: dedcfg.model_gpus(config["filtering"]["judge"]) if w.domain == "math" and JUDGE else 0,
     params:
         filtering=config["filtering"],
         # only what loads the tokenizer: renaming the student in tables must not rerun verification

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -476,3 +477,11 @@ def test_retry_after_forms():
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
     now = time.time()
     assert 25 <= parse_retry_after(formatdate(now + 30, usegmt=True), now=now) <= 31
+
+
+def test_generation_jobs_do_not_import_sklearn_but_may_use_it():
+    code = ("import sys; from ded.runtime import skip_sklearn_in_transformers; skip_sklearn_in_transformers(); "
+            "from transformers import AutoModelForCausalLM; import transformers.generation.candidate_generator; "
+            "print('sklearn' in sys.modules); from sklearn.decomposition import PCA; print(PCA.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "PCA"]

@@ -179,3 +179,18 @@ def test_directory_outputs_audit_clean_despite_snakemakes_timestamp(tmp_path):
     assert (tmp_path / "results/models/m/.snakemake_timestamp").exists()
     code, out = audit_json(tmp_path, "results/use.txt")
     assert code == 0, out["findings"]
+
+
+def test_models_record_revisions_and_the_served_name_behind_an_endpoint():
+    r1 = {"model": "deepseek-ai/DeepSeek-R1", "revision": "56d4cbb", "backend": "openai",
+          "endpoint": {"base_url": "http://x/v1", "model_name": "deepseek-ai/DeepSeek-R1"}}
+    qwq = {"model": "Qwen/QwQ-32B", "revision": "976055f", "backend": "vllm"}
+    config = {"teachers": {"deepseek_r1": r1, "qwq": qwq}, "students": {}}
+    models, _, seeds = provenance.models_and_datasets({"spec": qwq, "seed": 3}, config, {"model": "deepseek_r1"})
+    assert models == [{"model": "Qwen/QwQ-32B", "revision": "976055f"},
+                      {"model": "deepseek-ai/DeepSeek-R1", "revision": "56d4cbb",
+                       "served_model": "deepseek-ai/DeepSeek-R1"}]
+    assert seeds == {"seed": 3}
+    served = dict(r1, endpoint={**r1["endpoint"], "served_model": "r1-local"})
+    models, _, _ = provenance.models_and_datasets({"spec": served}, {"teachers": {}}, {})
+    assert models[0]["served_model"] == "r1-local"

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 def load_causal_lm(path: str, revision: str | None = None, device: str | None = None):
     import torch
+
+    from ded.runtime import skip_sklearn_in_transformers
+
+    skip_sklearn_in_transformers()
     from transformers import AutoModelForCausalLM
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")

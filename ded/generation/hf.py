@@ -99,6 +99,10 @@ class TransformersBackend:
     def __init__(self, model_spec: dict, *, device: str | None = None, dtype=None, batch_size: int | None = None,
                  num_threads: int | None = None):
         import torch
+
+        from ded.runtime import skip_sklearn_in_transformers
+
+        skip_sklearn_in_transformers()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if num_threads:
@@ -122,7 +126,8 @@ class TransformersBackend:
                                   "end-of-sequence token")
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else self.eos_ids[0]
-        self.preferred_batch_size = int(batch_size or (64 if self.device == "cpu" else 256))
+        # CPU: 128 rows generated the tiny world's 270 benchmark problems 18% faster than 64 (per-step overhead)
+        self.preferred_batch_size = int(batch_size or (128 if self.device == "cpu" else 256))
         self.model_name = model
 
     def _eos_ids(self) -> list[int]:

@@ -169,6 +169,10 @@ def pretrain(spec: dict, tokenizer, seed: int, log=None, callback=None, init=Non
     callback(step, model), when given, runs after every 100th step (learning curves while tuning).
     """
     import torch
+
+    from ded.runtime import skip_sklearn_in_transformers
+
+    skip_sklearn_in_transformers()
     from transformers import Qwen2ForCausalLM
 
     spec = model_spec(spec)
