@@ -326,7 +326,11 @@ def get_final_outputs():
         outs += [f"{FIG}/{fig}.pdf", f"{FIG}/{fig}.png"]
     outs += [f"{R}/tables/{t}.tex" for t in TABLES]
     outs += [f"{R}/tables/paper/{t}.tex" for t in TABLES]
-    outs += [f"{R}/tables/reproduction_vs_paper.tex", f"{R}/tables/claims.tex", f"{R}/tables/claims.csv"]
+    outs += [f"{R}/tables/claims.tex", f"{R}/tables/claims.csv"]
+    if config["mode"] == "paper":
+        # absolute differences from the paper's numbers: meaningful for the paper's models only (the tiny world's
+        # comparison with the paper is the claims table; the rule still runs when its file is asked for)
+        outs.append(f"{R}/tables/reproduction_vs_paper.tex")
     outs += [f"{R}/provenance/summaries/{t}.txt" for t in FIGURES + TABLES + ["claims"]]
     return outs
 

@@ -1,6 +1,7 @@
 # Tables 1-7 in LaTeX: this run's (R/tables/tableN.tex, with its long form tableN.csv), the paper's own numbers
-# through the same generator (R/tables/paper/tableN.tex), the two side by side (R/tables/reproduction_vs_paper: it
-# means something in paper mode) and the paper's claims checked with paired intervals (R/tables/claims).
+# through the same generator (R/tables/paper/tableN.tex), the two side by side (R/tables/reproduction_vs_paper:
+# a target in paper mode only, where it means something) and the paper's claims checked with paired intervals
+# (R/tables/claims).
 # Every job reads exactly the files its plan names (ded.reporting.plan, ded.reporting.claims.claim_inputs).
 # Local rules: under Slurm they run on the login node, in seconds. Also the report's front page (`report:` below):
 # `snakemake --report report.zip` collects every output marked with report() in the figure and table rules.

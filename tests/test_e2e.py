@@ -29,7 +29,9 @@ def test_every_figure_and_table_is_made(smoke_run):
         assert "\\toprule" in tex and "\\bottomrule" in tex
         paper = (smoke_run / "results" / "tables" / "paper" / f"table{i}.tex").read_text()
         assert "\\toprule" in paper
-    assert (smoke_run / "results" / "tables" / "reproduction_vs_paper.tex").stat().st_size > 0
+    # the tiny world compares itself with the paper through the claims table, not absolute differences
+    assert not (smoke_run / "results" / "tables" / "reproduction_vs_paper.tex").exists()
+    assert (smoke_run / "results" / "tables" / "claims.tex").stat().st_size > 0
 
 
 def test_the_claims_table_has_a_verdict_per_claim(smoke_run):
