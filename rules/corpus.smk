@@ -38,9 +38,9 @@ rule passrate:
         f"{R}/logs/passrate/{{student}}/{{domain}}.log",
     benchmark:
         f"{R}/runtime/passrate/{{student}}/{{domain}}.tsv"
-    priority: job_priority("passrate")
     wildcard_constraints:
         student="|".join(STUDENTS),
+    priority: job_priority("passrate")
     conda:
         envfile("data")
     params:
