@@ -143,6 +143,52 @@ def test_transformers_decode_loop_matches_generate(hf_backend):
         assert reason == ("length" if end is None else "stop")
 
 
+def test_preallocated_cache_gives_the_texts_of_dynamic_cache(hf_backend, monkeypatch):
+    """The preallocated KV cache (rows leaving it as they end) samples the same tokens as transformers'
+    DynamicCache, with and without sampling noise; it is the cache the backend uses for a full-attention model."""
+    import transformers
+
+    from ded.generation import hf
+
+    assert not isinstance(hf._preallocated_cache(hf_backend.model, 8), transformers.DynamicCache)
+    # frequent tokens end rows early, at different steps, so that rows leave the cache
+    stoppers = hf_backend.tokenizer.convert_tokens_to_ids(["<think>", "</think>", "<|im_start|>", "<|endoftext|>"])
+    monkeypatch.setattr(hf_backend, "eos_ids", hf_backend.eos_ids + stoppers)
+    ids = [hf_backend.tokenizer(render_prompt(hf_backend.tokenizer, m), add_special_tokens=False)["input_ids"]
+           for m in PROMPTS * 6]
+    seeds = list(range(7, 7 + len(ids)))
+    cases = [SamplingParams(temperature=1.0, top_p=0.9, max_new_tokens=40),
+             SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=40)]
+    ours = [hf_backend._generate_batch(ids, seeds, p) for p in cases]
+    assert len({n for _, n, _ in ours[0]}) > 2 and {r for _, _, r in ours[0]} == {"stop", "length"}
+    monkeypatch.setattr(hf, "_preallocated_cache", lambda model, new_tokens: transformers.DynamicCache())
+    assert [hf_backend._generate_batch(ids, seeds, p) for p in cases] == ours
+
+
+def test_preallocated_cache_holds_what_dynamic_cache_holds(hf_backend):
+    """A prompt, then one position per step, rows dropped on the way: the same keys and values as DynamicCache,
+    and an error (not a silent overwrite) past the room it was sized for."""
+    import torch
+    import transformers
+
+    from ded.generation import hf
+
+    torch.manual_seed(0)
+    ours, ref = hf._preallocated_cache(hf_backend.model, 6), transformers.DynamicCache()
+    rows = 5
+    for step, keep in enumerate([None, None, [0, 2, 3, 4], None, [1, 3], [0], None]):
+        if keep is not None:
+            for cache in (ours, ref):
+                cache.reorder_cache(torch.tensor(keep))
+            rows = len(keep)
+        k, v = torch.randn(rows, 1, 4 if step == 0 else 1, 16), torch.randn(rows, 1, 4 if step == 0 else 1, 16)
+        got, want = ours.update(k, v, 0), ref.update(k, v, 0)
+        assert all(torch.equal(g, w) for g, w in zip(got, want))
+        assert ours.get_seq_length() == ref.get_seq_length() == 4 + step
+    with pytest.raises(RuntimeError, match="room for 10"):
+        ours.update(torch.randn(1, 1, 1, 16), torch.randn(1, 1, 1, 16), 0)
+
+
 def test_transformers_stop_at_eos(random_tiny_model, tmp_path):
     """With extra end-of-sequence tokens (a model whose generation config lists several), each sample is the
     same draw cut at the first of them: finish_reason stop, num_tokens counting the eos, the eos not in the text."""

@@ -319,11 +319,11 @@ echo 192
 
 @pytest.fixture
 def fake_tools(tmp_path):
-    """A folder with llamafactory-cli, srun, scontrol and squeue that record what the launch command runs."""
+    """A folder with llamafactory-cli, python, srun, scontrol and squeue that record what the launch command runs."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, text in {"llamafactory-cli": FAKE_CLI, "srun": FAKE_SRUN, "scontrol": FAKE_SCONTROL,
-                       "squeue": FAKE_SQUEUE}.items():
+    for name, text in {"llamafactory-cli": FAKE_CLI, "python": FAKE_CLI, "srun": FAKE_SRUN,
+                       "scontrol": FAKE_SCONTROL, "squeue": FAKE_SQUEUE}.items():
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     return bin_dir
@@ -342,8 +342,26 @@ def run_launch(command: str, bin_dir: Path, tmp_path: Path, nodes: int = 1) -> l
 def test_cpu_launch_hides_the_gpus_a_scheduler_hands_out(fake_tools, tmp_path):
     command = train.launch_command(TINY, "results/train/my run/train.yaml", f"{fake_tools}/")
     (rec,) = run_launch(command, fake_tools, tmp_path)
-    assert rec["argv"] == ["train", "results/train/my run/train.yaml"]
+    assert rec["argv"] == ["-m", "ded.train", "llamafactory", "train", "results/train/my run/train.yaml"]
     assert rec["CUDA_VISIBLE_DEVICES"] == "" and rec["FORCE_TORCHRUN"] is None
+
+
+def test_cpu_launch_runs_llamafactory_cli_in_process(monkeypatch):
+    """`python -m ded.train llamafactory ARGS` is LlamaFactory's own CLI main with ARGS, its exit status kept."""
+    import llamafactory.cli
+
+    seen = []
+
+    def fake_main(code):
+        seen.append(list(sys.argv))
+        if code is not None:
+            raise SystemExit(code)
+
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    for code, status in [(None, 0), (0, 0), (3, 3), ("bad config", 1)]:
+        monkeypatch.setattr(llamafactory.cli, "main", lambda code=code: fake_main(code))
+        assert train.run_llamafactory(["train", "t.yaml"]) == status
+    assert seen == [["llamafactory-cli", "train", "t.yaml"]] * 4
 
 
 @pytest.mark.parametrize("gpus, deepspeed, torchrun", [(8, None, "1"), (1, None, "0"), (1, "ds.json", "1")])

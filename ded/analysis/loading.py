@@ -25,6 +25,9 @@ def load_causal_lm(path: str, revision: str | None = None, device: str | None = 
 
 
 def load_tokenizer(path: str, revision: str | None = None):
+    from ded.runtime import skip_sklearn_in_transformers
+
+    skip_sklearn_in_transformers()
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path, revision=revision)

@@ -356,6 +356,10 @@ def build_model(tokenizer_dir: str | os.PathLike, out_dir: str | os.PathLike, sp
     """Pretrain one tiny model (from `init`, another tiny model's folder, when given), save model + tokenizer +
     generation config to out_dir, score it; return the scores (also written to out_dir/tiny_scores.json)."""
     import torch
+
+    from ded.runtime import skip_sklearn_in_transformers
+
+    skip_sklearn_in_transformers()
     from transformers import AutoTokenizer, GenerationConfig
 
     spec = model_spec(spec)
