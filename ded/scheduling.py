@@ -7,7 +7,10 @@ compression (the compression student's samples, pass rates, the variants that re
 those), because the longest chains of the DAG end there (the +Right-Hard-Diverse runs evaluate on every benchmark,
 and the mixed run waits for both domains' compressed corpora); the single-job experiments (first, right, longest,
 shortest) then fill the cores at the end instead of leaving one chain to run alone. Measured on the tiny world with
-2 cores: without the compression priority the last 70 s ran one job on one core.
+2 cores: without the compression priority the last 70 s ran one job on one core. Sampling and verification of every
+other teacher and domain come before the remaining runs: each heads a chain of a corpus, an SFT run and an
+evaluation, and the last of them to start (the verbose teacher's code, Table 4's first run) left one job running for
+the last 60 s.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ded.corpus.registry import VARIANTS
 
 SELECTION_PATH = 10
 COMPRESSION_PATH = 5
+SAMPLING = 1
 
 # rules whose wildcards name a model run (an experiment, select_<teacher>, their replicates)
 RUN_RULES = ("experiment_corpus", "llamafactory_dataset", "train_config", "train", "evaluate")
@@ -27,11 +31,13 @@ SAMPLE_RULES = ("sample_shard", "merge_samples", "verify")
 
 
 def priority(config: dict, rule: str, wildcards: Mapping[str, str], selection_runs: Mapping[str, str]) -> int:
-    """The priority of `rule`'s job with these wildcards: SELECTION_PATH, COMPRESSION_PATH or 0."""
+    """The priority of `rule`'s job with these wildcards: SELECTION_PATH, COMPRESSION_PATH, SAMPLING or 0."""
     selecting = not config["selection"].get("teacher")
     if selecting and on_selection_path(config, rule, wildcards, selection_runs):
         return SELECTION_PATH
-    return COMPRESSION_PATH if on_compression_path(config, rule, wildcards) else 0
+    if on_compression_path(config, rule, wildcards):
+        return COMPRESSION_PATH
+    return SAMPLING if rule in SAMPLE_RULES else 0
 
 
 def on_selection_path(config: dict, rule: str, wildcards: Mapping[str, str], selection_runs: Mapping[str, str]) -> bool:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from ded import config as dedcfg
-from ded.scheduling import COMPRESSION_PATH, SELECTION_PATH, priority
+from ded.scheduling import COMPRESSION_PATH, SAMPLING, SELECTION_PATH, priority
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +41,13 @@ def test_compression_path_next(tiny):
         == COMPRESSION_PATH
     assert prio(tiny, "train", model="mixed") == COMPRESSION_PATH  # both of its pieces are compressed
     assert prio(tiny, "evaluate", model="code_rhd.rep2") == COMPRESSION_PATH
+
+
+def test_other_samples_before_the_remaining_runs(tiny):
+    # the verbose teacher's code heads Table 4's first run: its samples and their verification
+    assert prio(tiny, "sample_shard", model="verbose", domain="code", shard="0000") == SAMPLING
+    assert prio(tiny, "verify", model="concise", domain="code") == SAMPLING
+    assert 0 < SAMPLING < COMPRESSION_PATH < SELECTION_PATH
 
 
 def test_other_jobs_last(tiny):
