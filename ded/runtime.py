@@ -58,8 +58,16 @@ def snakemake_job(smk) -> Iterator[logging.Logger]:
     ended = time.time()
     logger.info("rule %s done in %.1f s", smk.rule, ended - started)
     provenance.record_job(smk, started=started, ended=ended)
-    if getattr(sys.modules.get("__main__"), "snakemake", None) is smk:  # the script of a job, not a test
+    if ends_without_teardown(smk):
         end_process(0)
+
+
+def ends_without_teardown(smk) -> bool:
+    """Whether the job's process ends by end_process: the script of a tiny-world job (not a test calling this), whose
+    work takes seconds. In paper mode the interpreter's own exit runs, which shuts down what lives until then (a vLLM
+    judge is loaded once per process)."""
+    is_script = getattr(sys.modules.get("__main__"), "snakemake", None) is smk
+    return is_script and (getattr(smk, "config", None) or {}).get("mode") == "tiny"
 
 
 def end_process(code: int) -> None:

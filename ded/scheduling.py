@@ -7,10 +7,12 @@ compression (the compression student's samples, pass rates, the variants that re
 those), because the longest chains of the DAG end there (the +Right-Hard-Diverse runs evaluate on every benchmark,
 and the mixed run waits for both domains' compressed corpora); the single-job experiments (first, right, longest,
 shortest) then fill the cores at the end instead of leaving one chain to run alone. Measured on the tiny world with
-2 cores: without the compression priority the last 70 s ran one job on one core. Sampling and verification of every
-other teacher and domain come before the remaining runs: each heads a chain of a corpus, an SFT run and an
-evaluation, and the last of them to start (the verbose teacher's code, Table 4's first run) left one job running for
-the last 60 s.
+2 cores: without the compression priority the last 70 s ran one job on one core. Among the remaining jobs, those
+that head longer chains go first: the sampling and verification of every other teacher and domain (each heads a
+corpus, an SFT run and an evaluation; the verbose teacher's code, Table 4's first run, last to start, left one job
+running for the last 60 s), then the SFT runs and the corpora they read, then the evaluations, tables and figures,
+so that the run ends on evaluations, which are independent and fill both cores, not on an SFT run and the
+evaluation that waits for it.
 """
 
 from __future__ import annotations
@@ -22,22 +24,27 @@ from ded.corpus.registry import VARIANTS
 
 SELECTION_PATH = 10
 COMPRESSION_PATH = 5
-SAMPLING = 1
+SAMPLING = 2
+TRAINING = 1
 
 # rules whose wildcards name a model run (an experiment, select_<teacher>, their replicates)
 RUN_RULES = ("experiment_corpus", "llamafactory_dataset", "train_config", "train", "evaluate")
+# the rules between a verified sample file and a trained model
+TRAINING_RULES = ("corpus_variant", "experiment_corpus", "llamafactory_dataset", "train_config", "train")
 # rules whose wildcards name a sampled model and a domain
 SAMPLE_RULES = ("sample_shard", "merge_samples", "verify")
 
 
 def priority(config: dict, rule: str, wildcards: Mapping[str, str], selection_runs: Mapping[str, str]) -> int:
-    """The priority of `rule`'s job with these wildcards: SELECTION_PATH, COMPRESSION_PATH, SAMPLING or 0."""
+    """The priority of `rule`'s job with these wildcards: SELECTION_PATH, COMPRESSION_PATH, SAMPLING, TRAINING or 0."""
     selecting = not config["selection"].get("teacher")
     if selecting and on_selection_path(config, rule, wildcards, selection_runs):
         return SELECTION_PATH
     if on_compression_path(config, rule, wildcards):
         return COMPRESSION_PATH
-    return SAMPLING if rule in SAMPLE_RULES else 0
+    if rule in SAMPLE_RULES:
+        return SAMPLING
+    return TRAINING if rule in TRAINING_RULES else 0
 
 
 def on_selection_path(config: dict, rule: str, wildcards: Mapping[str, str], selection_runs: Mapping[str, str]) -> bool:

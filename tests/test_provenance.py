@@ -194,3 +194,31 @@ def test_models_record_revisions_and_the_served_name_behind_an_endpoint():
     served = dict(r1, endpoint={**r1["endpoint"], "served_model": "r1-local"})
     models, _, _ = provenance.models_and_datasets({"spec": served}, {"teachers": {}}, {})
     assert models[0]["served_model"] == "r1-local"
+
+
+@pytest.mark.parametrize("mode, ends_early", [("tiny", True), ("paper", False)])
+def test_tiny_world_jobs_end_without_teardown_once_recorded(tmp_path, mode, ends_early):
+    """A tiny-world script job ends as soon as its outputs, log and provenance record are written (nothing after the
+    job's block runs, no atexit handler); in paper mode the interpreter's own exit runs."""
+    (tmp_path / "Snakefile").write_text(textwrap.dedent(f'''
+        config["results_dir"] = "results"
+        config["mode"] = "{mode}"
+
+        rule job:
+            output: "results/out.txt"
+            log: "results/logs/job.log"
+            script: "job.py"
+    '''))
+    (tmp_path / "job.py").write_text(
+        "import atexit\nfrom ded.runtime import snakemake_job\n"
+        "atexit.register(lambda: open('atexit.txt', 'w').write('ran'))\n"
+        "with snakemake_job(snakemake) as log:\n"
+        "    log.info('working')\n"
+        "    open(snakemake.output[0], 'w').write('done')\n")
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    res = run([snakemake, "--cores", "1", "--quiet"], tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / "results/out.txt").read_text() == "done"
+    assert "rule job done in" in (tmp_path / "results/logs/job.log").read_text()
+    assert provenance.is_sealed(json.loads((tmp_path / "results/provenance/files/results/out.txt.json").read_text()))
+    assert (tmp_path / "atexit.txt").exists() is not ends_early
