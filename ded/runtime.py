@@ -85,17 +85,19 @@ def end_process(code: int) -> None:
     os._exit(code)
 
 
-def skip_sklearn_in_transformers() -> None:
-    """Tell transformers that scikit-learn is absent, before its model classes are imported.
+def skip_unused_imports_in_transformers() -> None:
+    """Tell transformers that scikit-learn and SciPy are absent, before its model classes are imported.
 
-    transformers imports scikit-learn (and SciPy with it) at start-up only for assisted decoding's `roc_curve`, which
-    DED never uses: about 2 s of every generation job on the 2-core development VM, ~25 jobs per tiny-world run.
-    A process that uses scikit-learn itself still can (only transformers' check is changed). Nothing happens once
-    transformers' generation code is loaded, or where transformers has no such check.
+    transformers imports scikit-learn (and SciPy with it) at start-up only for assisted decoding's `roc_curve`, and
+    SciPy for the matching losses of object detectors, neither of which DED uses: about 2.5 s of every job that loads
+    transformers on the 2-core development VM, ~45 such jobs per tiny-world run. A process that uses scikit-learn or
+    SciPy itself still can (only transformers' checks are changed). Nothing happens once transformers' generation
+    code is loaded, or where transformers has no such check.
     """
     if "transformers.generation.candidate_generator" in sys.modules:
         return
     import transformers.utils
 
-    if hasattr(transformers.utils, "is_sklearn_available"):
-        transformers.utils.is_sklearn_available = lambda: False
+    for check in ("is_sklearn_available", "is_scipy_available"):
+        if hasattr(transformers.utils, check):
+            setattr(transformers.utils, check, lambda: False)

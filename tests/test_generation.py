@@ -526,8 +526,10 @@ def test_retry_after_forms():
 
 
 def test_generation_jobs_do_not_import_sklearn_but_may_use_it():
-    code = ("import sys; from ded.runtime import skip_sklearn_in_transformers; skip_sklearn_in_transformers(); "
+    code = ("import sys; from ded.runtime import skip_unused_imports_in_transformers; "
+            "skip_unused_imports_in_transformers(); "
             "from transformers import AutoModelForCausalLM; import transformers.generation.candidate_generator; "
-            "print('sklearn' in sys.modules); from sklearn.decomposition import PCA; print(PCA.__name__)")
+            "import transformers.loss.loss_utils; print('sklearn' in sys.modules, 'scipy' in sys.modules); "
+            "from sklearn.decomposition import PCA; print(PCA.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "PCA"]
+    assert out == ["False", "False", "PCA"]

@@ -346,10 +346,34 @@ def test_cpu_launch_hides_the_gpus_a_scheduler_hands_out(fake_tools, tmp_path):
     assert rec["CUDA_VISIBLE_DEVICES"] == "" and rec["FORCE_TORCHRUN"] is None
 
 
-def test_cpu_launch_runs_llamafactory_cli_in_process(monkeypatch):
+def test_cpu_training_leaves_out_the_imports_it_never_uses(monkeypatch):
+    """What `train <yaml>` leaves out depends on the yaml: the loss plot's matplotlib only when plot_loss is off,
+    the generation metrics' packages only without predict_with_generate; LlamaFactory's training code then loads
+    without them (a fresh process: what the CPU launch runs)."""
+    import llamafactory.extras.packages as packages
+    import transformers.utils
+
+    checks = [(packages, "is_matplotlib_available"), (packages, "is_jieba_available"),
+              (packages, "is_pyav_available"), (transformers.utils, "is_nltk_available")]
+    for module, name in checks:
+        monkeypatch.setattr(module, name, lambda: True)
+    train.skip_unused_llamafactory_imports({"plot_loss": True, "predict_with_generate": True})
+    assert [getattr(m, n)() for m, n in checks] == [True, True, False, True]
+    train.skip_unused_llamafactory_imports({})
+    assert [getattr(m, n)() for m, n in checks] == [False, False, False, False]
+    code = ("import sys; from ded import train; train.skip_unused_llamafactory_imports({}); "
+            "import llamafactory.train.tuner; "
+            "print(*[m in sys.modules for m in ('nltk', 'matplotlib', 'av', 'sklearn', 'scipy', 'datasets')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False"] * 5 + ["True"]
+
+
+def test_cpu_launch_runs_llamafactory_cli_in_process(monkeypatch, tmp_path):
     """`python -m ded.train llamafactory ARGS` is LlamaFactory's own CLI main with ARGS, its exit status kept."""
     import llamafactory.cli
 
+    skipped = []
+    monkeypatch.setattr(train, "skip_unused_llamafactory_imports", skipped.append)
     seen = []
 
     def fake_main(code):
@@ -358,10 +382,13 @@ def test_cpu_launch_runs_llamafactory_cli_in_process(monkeypatch):
             raise SystemExit(code)
 
     monkeypatch.setattr(sys, "argv", list(sys.argv))
+    (tmp_path / "t.yaml").write_text("plot_loss: true\n")
+    args = ["train", str(tmp_path / "t.yaml")]
     for code, status in [(None, 0), (0, 0), (3, 3), ("bad config", 1)]:
         monkeypatch.setattr(llamafactory.cli, "main", lambda code=code: fake_main(code))
-        assert train.run_llamafactory(["train", "t.yaml"]) == status
-    assert seen == [["llamafactory-cli", "train", "t.yaml"]] * 4
+        assert train.run_llamafactory(args) == status
+    assert seen == [["llamafactory-cli", *args]] * 4
+    assert skipped == [{"plot_loss": True}] * 4
 
 
 @pytest.mark.parametrize("gpus, deepspeed, torchrun", [(8, None, "1"), (1, None, "0"), (1, "ds.json", "1")])

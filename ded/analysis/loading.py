@@ -6,9 +6,9 @@ from __future__ import annotations
 def load_causal_lm(path: str, revision: str | None = None, device: str | None = None):
     import torch
 
-    from ded.runtime import skip_sklearn_in_transformers
+    from ded.runtime import skip_unused_imports_in_transformers
 
-    skip_sklearn_in_transformers()
+    skip_unused_imports_in_transformers()
     from transformers import AutoModelForCausalLM
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -25,9 +25,9 @@ def load_causal_lm(path: str, revision: str | None = None, device: str | None = 
 
 
 def load_tokenizer(path: str, revision: str | None = None):
-    from ded.runtime import skip_sklearn_in_transformers
+    from ded.runtime import skip_unused_imports_in_transformers
 
-    skip_sklearn_in_transformers()
+    skip_unused_imports_in_transformers()
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path, revision=revision)

@@ -89,9 +89,9 @@ def select_responses(passing: Sequence, settings: dict, *, encode=None, workers:
 
 def load_token_encoder(spec: dict):
     """text -> list of token ids, with the tokenizer of a model spec (its `tokenizer` field, else `model`)."""
-    from ded.runtime import skip_sklearn_in_transformers
+    from ded.runtime import skip_unused_imports_in_transformers
 
-    skip_sklearn_in_transformers()
+    skip_unused_imports_in_transformers()
     from transformers import AutoTokenizer
 
     if spec.get("tokenizer"):  # a separate tokenizer id: the model's revision pin does not apply to it

@@ -153,9 +153,9 @@ class TransformersBackend:
                  num_threads: int | None = None):
         import torch
 
-        from ded.runtime import skip_sklearn_in_transformers
+        from ded.runtime import skip_unused_imports_in_transformers
 
-        skip_sklearn_in_transformers()
+        skip_unused_imports_in_transformers()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if num_threads:

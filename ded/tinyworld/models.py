@@ -170,9 +170,9 @@ def pretrain(spec: dict, tokenizer, seed: int, log=None, callback=None, init=Non
     """
     import torch
 
-    from ded.runtime import skip_sklearn_in_transformers
+    from ded.runtime import skip_unused_imports_in_transformers
 
-    skip_sklearn_in_transformers()
+    skip_unused_imports_in_transformers()
     from transformers import Qwen2ForCausalLM
 
     spec = model_spec(spec)
@@ -357,9 +357,9 @@ def build_model(tokenizer_dir: str | os.PathLike, out_dir: str | os.PathLike, sp
     generation config to out_dir, score it; return the scores (also written to out_dir/tiny_scores.json)."""
     import torch
 
-    from ded.runtime import skip_sklearn_in_transformers
+    from ded.runtime import skip_unused_imports_in_transformers
 
-    skip_sklearn_in_transformers()
+    skip_unused_imports_in_transformers()
     from transformers import AutoTokenizer, GenerationConfig
 
     spec = model_spec(spec)

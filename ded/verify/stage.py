@@ -60,9 +60,9 @@ def load_samples(path: str | os.PathLike, tasks: dict[str, dict],
 
 
 def load_tokenizer(spec: dict):
-    from ded.runtime import skip_sklearn_in_transformers
+    from ded.runtime import skip_unused_imports_in_transformers
 
-    skip_sklearn_in_transformers()
+    skip_unused_imports_in_transformers()
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(spec.get("tokenizer") or spec["model"], revision=spec.get("revision"))
